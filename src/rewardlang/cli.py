@@ -1,0 +1,460 @@
+"""The ``rewardlang`` command: ``check`` and ``fmt`` (LANGUAGE.md §6).
+
+Exit codes, for every command:
+
+- 0: all is well;
+- 1: the files have problems (``check``: an error, or a warning with ``--strict``; ``fmt``: a file
+  has a syntax error, or with ``--check``/``--diff`` a file would be reformatted);
+- 2: the command could not do its job: a usage error (an unknown flag, a missing or unreadable
+  file, a file that is not UTF-8, a directory with no ``.reward`` file) or an internal error.
+
+User errors are one line on stderr (where, what, what to do) and never a traceback; an internal
+error says ``internal error: …`` and shows the traceback only with ``REWARDLANG_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import click
+
+from rewardlang import __version__
+from rewardlang.diagnostics import Diagnostic
+from rewardlang.loading import Checked, check_path, check_text
+from rewardlang.parser import ParsedFile, Parser
+from rewardlang.printer import format_file
+from rewardlang.report import FORMATS, report, to_text
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+SUFFIX = ".reward"
+
+
+class UserError(Exception):
+    """A problem with the command line or a file that stops one file (exit 2), not a bug."""
+
+
+class InternalError(Exception):
+    """A bug in rewardlang found by a self-check (exit 2); the user's files are left alone."""
+
+
+def _debug() -> bool:
+    return os.environ.get("REWARDLANG_DEBUG", "") not in ("", "0")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def expand_paths(paths: Sequence[str], *, allow_stdin: bool = True) -> tuple[list[str], list[str]]:
+    """The files to work on, and the problems with the arguments.
+
+    A directory stands for every ``*.reward`` file below it (hidden directories skipped), in
+    sorted order; a file stands for itself whatever its name; ``-`` is standard input. A file
+    named twice is used once.
+    """
+    files: list[str] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        key = name if name == STDIN else os.path.normcase(os.path.abspath(name))
+        if key not in seen:
+            seen.add(key)
+            files.append(name)
+
+    for arg in paths:
+        if arg == STDIN and allow_stdin:
+            add(STDIN)
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob(f"*{SUFFIX}")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+            )
+            if not found:
+                problems.append(
+                    f"{arg}: no *{SUFFIX} files in this directory; "
+                    f"name the ruleset files, or a directory that holds some"
+                )
+            for p in found:
+                add(os.fspath(p))
+        elif path.exists():
+            add(arg)
+        elif path.is_symlink():
+            problems.append(f"{arg}: a broken symbolic link; point it at a ruleset file")
+        else:
+            problems.append(f"{arg}: no such file or directory; check the path")
+    return files, problems
+
+
+def _decode_problem(name: str, data: bytes, exc: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8: ``name:LINE:COL: not valid UTF-8 (byte 0xff)``."""
+    start = exc.start
+    try:  # locate the first bad byte in the whole file (a read in chunks reports chunk offsets)
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as whole:
+        start = whole.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        bad = data[start : start + 1]
+    else:
+        bad = exc.object[exc.start : exc.start + 1]
+    line = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    return (
+        f"{name}:{line}:{column}: not valid UTF-8 (byte 0x{bad.hex() or '??'}); "
+        f"rulesets are UTF-8 text: save the file as UTF-8"
+    )
+
+
+def _os_problem(name: str, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"{name}: no such file or directory; check the path"
+    if isinstance(exc, PermissionError):
+        return f"{name}: permission denied; make the file readable"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name}: is a directory; name a ruleset file"
+    return f"{name}: cannot read it ({exc.strerror or exc}); check the file"
+
+
+def read_bytes(name: str) -> bytes:
+    if name == STDIN:
+        stream = getattr(sys.stdin, "buffer", None)
+        return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UserError(_os_problem(name, exc)) from None
+
+
+def decode(name: str, data: bytes) -> str:
+    """UTF-8 (a byte order mark skipped), line breaks made ``\\n`` as ``read_source`` does."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(_decode_problem(name, data, exc)) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ---------------------------------------------------------------------------- the group
+
+
+class _Group(click.Group):
+    """Turns an unexpected exception into ``internal error: …`` and exit 2 (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # `rewardlang check … | head`: stop quietly
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            ctx.exit(1)
+        except Exception as exc:
+            if _debug():
+                raise
+            _internal_error(exc)
+            ctx.exit(2)
+        return None  # pragma: no cover
+
+
+def _internal_error(exc: BaseException) -> None:
+    detail = str(exc) if isinstance(exc, InternalError) else f"{type(exc).__name__}: {exc}"
+    click.echo(f"internal error: {detail}", err=True)
+    click.echo(
+        "This is a bug in rewardlang, not in your files; please report it with the command you "
+        "ran. Run again with REWARDLANG_DEBUG=1 to see the traceback.",
+        err=True,
+    )
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="rewardlang", message="%(prog)s %(version)s")
+def main() -> None:
+    """rewardlang: check and format loyalty-programme rulesets (.reward files)."""
+
+
+# ---------------------------------------------------------------------------- check
+
+
+@attrs.define
+class _Counts:
+    files: int = 0
+    errors: int = 0
+    warnings: int = 0
+    unreadable: int = 0
+
+
+def _check_file(name: str, parser: Parser) -> Checked:
+    if name == STDIN:
+        return check_text(decode(STDIN_NAME, read_bytes(STDIN)), STDIN_NAME, parser=parser)
+    try:
+        return check_path(name, parser=parser)
+    except UnicodeDecodeError as exc:
+        raise UserError(_decode_problem(name, Path(name).read_bytes(), exc)) from None
+    except OSError as exc:
+        raise UserError(_os_problem(name, exc)) from None
+
+
+def _summary(counts: _Counts, strict: bool) -> str:
+    if counts.errors == 0 and counts.warnings == 0:
+        return f"All checks passed ({_plural(counts.files, 'file')})."
+    found = []
+    if counts.errors:
+        found.append(_plural(counts.errors, "error"))
+    if counts.warnings:
+        found.append(_plural(counts.warnings, "warning"))
+    line = f"Found {' and '.join(found)} in {_plural(counts.files, 'file')}."
+    if strict and counts.warnings and not counts.errors:
+        line += " (--strict: warnings fail the check)"
+    return line
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILES...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json, github (workflow annotations) or sarif for machines and CI.",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+def check(files: tuple[str, ...], output_format: str, strict: bool) -> None:
+    """Parse and check rulesets: FILES are .reward files, directories (every *.reward below
+    them) or - (standard input).
+
+    Exit 0 when clean, 1 on any error (or any warning with --strict), 2 on a usage error.
+    """
+    names, problems = expand_paths(files)
+    for problem in problems:
+        _error(problem)
+    parser: Parser | None = None
+    counts = _Counts(unreadable=len(problems))
+    diagnostics: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    first_block = True
+    for name in names:
+        if parser is None:
+            parser = Parser()
+        try:
+            checked = _check_file(name, parser)
+        except UserError as exc:
+            _error(str(exc))
+            counts.unreadable += 1
+            continue
+        counts.files += 1
+        filename = checked.parsed.ruleset.filename
+        sources[filename] = checked.parsed.source
+        for d in checked.diagnostics:
+            if d.severity == "error":
+                counts.errors += 1
+            else:
+                counts.warnings += 1
+        if output_format == "text" and checked.diagnostics:
+            # stream the text format file by file, so that a long run shows progress
+            if not first_block:
+                click.echo()
+            click.echo(to_text(checked.diagnostics, sources), nl=False)
+            first_block = False
+        diagnostics.extend(checked.diagnostics)
+
+    if output_format == "text":
+        if counts.files:
+            if diagnostics:
+                click.echo()
+            click.echo(_summary(counts, strict))
+    else:
+        click.echo(report(output_format, diagnostics, sources), nl=False)
+        if counts.files:
+            click.echo(_summary(counts, strict), err=True)
+    if counts.unreadable:
+        click.echo(f"{_plural(counts.unreadable, 'path')} could not be checked (see above).", err=True)
+        sys.exit(2)
+    if counts.errors or (strict and counts.warnings):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- fmt
+
+
+@attrs.frozen
+class Formatted:
+    """One file through ``fmt``: its bytes before and after, and its text before and after."""
+
+    name: str
+    before: bytes
+    after: bytes
+    old_text: str
+    new_text: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _verify(parsed: ParsedFile, formatted: str, parser: Parser, name: str) -> None:
+    """Formatting changes only white space: the output must parse to the same tree and keep
+    every comment, or nothing is written."""
+    again = parser.parse(formatted, parsed.ruleset.filename)
+    if not again.ok:
+        raise InternalError(
+            f"{name}: the formatted text does not parse ({again.diagnostics[0].headline()}); "
+            "the file was left unchanged"
+        )
+    if again.ruleset != parsed.ruleset:
+        raise InternalError(
+            f"{name}: formatting would change the meaning of the ruleset; the file was left unchanged"
+        )
+    if sorted(c.text for c in again.comments) != sorted(c.text for c in parsed.comments):
+        raise InternalError(f"{name}: formatting would lose a comment; the file was left unchanged")
+
+
+@attrs.frozen
+class Unparsable:
+    """A file that ``fmt`` leaves alone: it has syntax errors."""
+
+    name: str
+    source: str
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def format_bytes(name: str, data: bytes, parser: Parser) -> Formatted | Unparsable:
+    """The canonical layout of a file's bytes, or its syntax diagnostics when it does not parse.
+
+    The output keeps the file's byte order mark and line-break style (``\\r\\n`` if its first line
+    break is one) and ends with one line break (an empty file stays empty).
+    """
+    display = STDIN_NAME if name == STDIN else name
+    text = decode(display, data)
+    parsed = parser.parse(text, display)
+    if not parsed.ok:
+        return Unparsable(display, parsed.source, parsed.diagnostics)
+    formatted = format_file(parsed)
+    _verify(parsed, formatted, parser, display)
+    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+    first_break = data.find(b"\n")
+    crlf = first_break > 0 and data[first_break - 1 : first_break] == b"\r"
+    out = formatted.replace("\n", "\r\n") if crlf else formatted
+    return Formatted(display, data, bom + out.encode("utf-8"), parsed.source, formatted)
+
+
+def _diff(result: Formatted) -> str:
+    lines = difflib.unified_diff(
+        result.old_text.splitlines(keepends=True),
+        result.new_text.splitlines(keepends=True),
+        fromfile=result.name,
+        tofile=result.name,
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILES...")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 if a file would change.")
+@click.option("--diff", is_flag=True, help="Write nothing; print what would change as a unified diff.")
+def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
+    """Rewrite rulesets in their canonical layout (only white space changes).
+
+    FILES are .reward files, directories (every *.reward below them) or - (read standard input,
+    write the formatted text to standard output). A file with a syntax error is left alone.
+
+    Exit 0 when done, 1 on a syntax error or (with --check/--diff) when a file would change,
+    2 on a usage error.
+    """
+    names, problems = expand_paths(files)
+    for problem in problems:
+        _error(problem)
+    failed = len(problems)  # exit 2
+    broken = 0  # files with syntax errors: exit 1
+    changed: list[str] = []
+    unchanged = 0
+    stdout_is_data = diff or STDIN in names
+    parser: Parser | None = None
+    for name in names:
+        if parser is None:
+            parser = Parser()
+        try:
+            result = format_bytes(name, read_bytes(name), parser)
+        except UserError as exc:
+            _error(str(exc))
+            failed += 1
+            continue
+        except InternalError as exc:
+            if _debug():
+                raise
+            _internal_error(exc)
+            failed += 1
+            continue
+        if isinstance(result, Unparsable):
+            click.echo(to_text(result.diagnostics, {result.name: result.source}), err=True)
+            _error(f"{result.name}: not formatted because it has syntax errors; fix them first")
+            broken += 1
+            continue
+        if result.changed:
+            changed.append(result.name)
+        else:
+            unchanged += 1
+        if diff:
+            if result.changed:
+                text = _diff(result)
+                note = f"{result.name}: only line breaks or the byte order mark would change\n"
+                click.echo(text or note, nl=False)
+        elif check_only:
+            if result.changed:
+                click.echo(f"Would reformat: {result.name}")
+        elif name == STDIN:
+            click.echo(result.new_text, nl=False)
+        elif result.changed:
+            try:
+                Path(name).write_bytes(result.after)
+            except OSError as exc:
+                if isinstance(exc, PermissionError):
+                    reason = "permission denied; make the file writable"
+                else:
+                    reason = f"{exc.strerror or exc}; check the file"
+                _error(f"{name}: cannot write the formatted text: {reason}")
+                changed.pop()
+                failed += 1
+
+    dry = diff or check_only
+    parts = []
+    if changed:
+        verb = "would be reformatted" if dry else "reformatted"
+        parts.append(f"{_plural(len(changed), 'file')} {verb}")
+    if unchanged:
+        parts.append(f"{_plural(unchanged, 'file')} {'already formatted' if dry else 'left unchanged'}")
+    if broken:
+        parts.append(f"{_plural(broken, 'file')} not formatted (syntax errors)")
+    if parts and not (names == [STDIN] and not dry):
+        click.echo(", ".join(parts) + ".", err=stdout_is_data)
+    if failed:
+        sys.exit(2)
+    if broken or (dry and changed):
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name="rewardlang")

@@ -1,0 +1,465 @@
+"""The fast path's lexer: one compiled regular expression over the whole text.
+
+Lark's contextual lexer asks the parser, token by token, which terminals may come next, and
+tries only those; that is what lets it read a keyword as a name where no keyword fits, and it
+is most of the time of a parse. ``FastLexer`` does not ask: it lexes the whole file in one pass
+with one regular expression built from the grammar's own terminals, in the order Lark's lexers
+try them (priority, then width, then length, then name), with the literal keywords folded into
+``NAME`` the way Lark folds them (a ``NAME`` whose text is a keyword is that keyword's terminal).
+
+It is meant for the happy path only. Where the contextual lexer would have read a keyword as a
+``NAME`` (a keyword used as a name), a number as a ``NUMBER`` where a ``DATE`` did not fit, or a
+keyword glued to what follows as two tokens (``5 pointsper 10 SEK``: where no name fits, the
+contextual lexer takes the keyword ``points`` and then ``per``), the fast lexer emits what it
+always emits; the parser then fails, and ``rewardlang.parser.Parser`` parses the file again on
+the careful path (the contextual lexer; statement by statement if the whole file fails), which
+decides and produces the diagnostics. A character the fast lexer cannot lex raises
+``UnexpectedCharacters``.
+
+Why a successful fast parse is the careful parse: in each parser state the contextual lexer
+tries the same terminals, in the same order, restricted to those the state accepts. When the
+fast lexer's token was accepted by the parser, it was among those, and it was the first
+terminal (in that order) to match at its position; so it is also the first of the accepted ones
+to match, which is what the contextual lexer picks.
+
+The continuation rule of the post-lexer (``rewardlang.parser.ContinuationPostLexer``: a ``_NL``
+with exactly one line break, followed by indentation, is dropped) is applied here, so the Lark
+instance that uses this lexer is built without a post-lexer.
+
+Tokens carry ``type``, ``start_pos``, ``line``, ``column`` (1-based), ``end_line``,
+``end_column`` and ``end_pos`` exactly as Lark's lexers set them. Besides lexing for Lark (pass
+``lexer=FastLexer`` to ``Lark``), ``FastLexer.tokenize`` returns the tokens and the comments of
+a text; a list of tokens may then be given to ``Lark.parse`` in place of the text, or to
+``FastParse``, Lark's LALR loop over the same tables and callbacks in one flat loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from lark import Token
+from lark.common import LexerConf
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+from lark.lexer import Lexer, LexerState, PatternRE, PatternStr, TerminalDef
+from lark.utils import TextSlice
+
+try:  # the parser of regular expressions (private, stable): re._parser since Python 3.11
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+__all__ = [
+    "CONTINUATION_TERMINAL",
+    "FastLexer",
+    "FastParse",
+    "LexedComment",
+    "blank_run_chars",
+    "may_start_with",
+    "newline_may_appear",
+]
+
+#: the terminal of line breaks, to which the continuation rule applies
+CONTINUATION_TERMINAL = "_NL"
+
+_ERROR_GROUP = "FASTLEX__ERROR"
+_END_GROUP = "FASTLEX__END"
+
+
+class LexedComment(NamedTuple):
+    """A comment token met while lexing (comments are ignored by the parser)."""
+
+    line: int
+    column: int
+    text: str  # as written, up to the end of its line (a ``\\r`` of ``\\r\\n`` included)
+    own_line: bool  # nothing but white space before it on its line
+
+
+def newline_may_appear(regexp: str) -> bool:
+    """Lark's own test (``lark.lexer._regexp_has_newline``) of whether a terminal's text may
+    hold a line break, and so whether line numbers must be counted inside it."""
+    return "\n" in regexp or "\\n" in regexp or "\\s" in regexp or "[^" in regexp or (
+        "(?s" in regexp and "." in regexp
+    )
+
+
+def _sort_key(t: TerminalDef) -> tuple[int, int, int, str]:
+    # the order of lark.lexer.BasicLexer: priority, widest, longest pattern text, name
+    return (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+
+
+def _matches_whole(regexp: str, text: str, flags: int) -> bool:
+    # as lark.lexer._get_match: the first match at the start is the whole text
+    m = re.match(regexp, text, flags)
+    return m is not None and m.group(0) == text
+
+
+# ---------------------------------------------------------------------------- first characters
+# To skip blanks inside the regular expression (instead of one Python step per run of blanks),
+# the lexer must know that no terminal tried before the blanks can begin with a blank. These
+# helpers answer from the parsed regular expression, and answer "maybe" whenever unsure.
+
+_CATEGORY_TESTS = {
+    _sre.CATEGORY_DIGIT: r"\d", _sre.CATEGORY_NOT_DIGIT: r"\D",
+    _sre.CATEGORY_SPACE: r"\s", _sre.CATEGORY_NOT_SPACE: r"\S",
+    _sre.CATEGORY_WORD: r"\w", _sre.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def _in_class(items: list, ch: str) -> bool:
+    """Whether ``ch`` is in the character class ``items`` (True when unsure)."""
+    code = ord(ch)
+    negate = False
+    hit = False
+    for op, av in items:
+        if op is _sre.NEGATE:
+            negate = True
+        elif op is _sre.LITERAL:
+            hit = hit or av == code
+        elif op is _sre.RANGE:
+            hit = hit or av[0] <= code <= av[1]
+        elif op is _sre.CATEGORY and av in _CATEGORY_TESTS:
+            hit = hit or re.fullmatch(_CATEGORY_TESTS[av], ch) is not None
+        else:
+            return True
+    return hit != negate
+
+
+def _starts_with(seq: Any, ch: str) -> bool | None:
+    """Whether a match of the parsed ``seq`` may begin with ``ch``: True (maybe), False (never),
+    or None when ``seq`` may match the empty string and the answer lies with what follows."""
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            return av == ord(ch)
+        if op is _sre.NOT_LITERAL:
+            return av != ord(ch)
+        if op is _sre.IN:
+            return _in_class(av, ch)
+        if op is _sre.SUBPATTERN:
+            if av[1] & re.IGNORECASE:  # (?i:...): the case of a letter is not worth the bother
+                return True
+            found = _starts_with(av[-1], ch)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
+            low, _high, body = av
+            found = _starts_with(body, ch)
+            if low == 0 and found is False:
+                found = None
+        elif op is _sre.BRANCH:
+            answers = [_starts_with(alt, ch) for alt in av[1]]
+            found = True if True in answers else (None if None in answers else False)
+        elif op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            found = None  # takes no character
+        else:
+            return True
+        if found is not None:
+            return found
+    return None
+
+
+def may_start_with(regexp: str, ch: str, flags: int = 0) -> bool:
+    """Whether some match of ``regexp`` may begin with the character ``ch`` (True if unsure)."""
+    try:
+        parsed = _sre_parse.parse(regexp, flags)
+    except Exception:  # an unknown construct: assume the worst
+        return True
+    if parsed.state.flags & re.IGNORECASE:
+        return True
+    return _starts_with(parsed, ch) is not False
+
+
+def blank_run_chars(regexp: str) -> frozenset[str] | None:
+    """The characters of ``regexp`` when it is a run of a class of literal characters
+    (``[\\t \\f]+``), else None."""
+    try:
+        parsed = list(_sre_parse.parse(regexp))
+    except Exception:
+        return None
+    if len(parsed) != 1 or parsed[0][0] is not _sre.MAX_REPEAT:
+        return None
+    low, _high, body = parsed[0][1]
+    body = list(body)
+    if low < 1 or len(body) != 1:
+        return None
+    op, av = body[0]
+    if op is _sre.LITERAL:
+        return frozenset(chr(av))
+    if op is _sre.IN and all(o is _sre.LITERAL for o, _ in av):
+        return frozenset(chr(v) for _, v in av)
+    return None
+
+
+class FastLexer(Lexer):
+    """A Lark custom lexer (Lark's interface 2): ``lex(lexer_state, parser_state)``; the parser
+    state is not looked at. See the module's documentation."""
+
+    __future_interface__ = 2
+
+    def __init__(self, lexer_conf: LexerConf) -> None:
+        flags = lexer_conf.g_regex_flags
+        terminals: list[TerminalDef] = sorted(lexer_conf.terminals, key=_sort_key)
+        regex_terms = [t for t in terminals if isinstance(t.pattern, PatternRE)]
+        string_terms = [t for t in terminals if isinstance(t.pattern, PatternStr)]
+
+        # literal terminals that a regular-expression terminal matches whole ("rule" by NAME):
+        # Lark lexes them as that terminal and then renames the token (its UnlessCallback)
+        embedded: set[str] = set()
+        renames: dict[str, dict[str, str]] = {}
+        for retok in regex_terms:
+            regexp = retok.pattern.to_regexp()
+            for strtok in string_terms:
+                if strtok.priority != retok.priority:
+                    continue
+                if _matches_whole(regexp, strtok.pattern.value, flags):
+                    renames.setdefault(retok.name, {})[strtok.pattern.value] = strtok.name
+                    if strtok.pattern.flags <= retok.pattern.flags:
+                        embedded.add(strtok.name)
+        alternatives = [t for t in terminals if t.name not in embedded]
+
+        self.terminals = terminals
+        self.terminals_by_name = {t.name: t for t in terminals}
+        self.ignore_types: frozenset[str] = frozenset(lexer_conf.ignore)
+        self.newline_types: frozenset[str] = frozenset(
+            t.name for t in terminals if newline_may_appear(t.pattern.to_regexp())
+        )
+        #: the comments: the ignored terminals whose text begins with ``#``
+        self.comment_types: frozenset[str] = frozenset(
+            t.name for t in terminals
+            if t.name in self.ignore_types and _matches_whole(t.pattern.to_regexp(), "#", flags)
+        )
+        #: regular-expression terminal -> {literal text: terminal of that literal}
+        self.renames = renames
+        #: every keyword (a literal that NAME-like terminals are renamed to): text -> terminal
+        self.keywords: dict[str, str] = {k: v for m in renames.values() for k, v in m.items()}
+
+        # Ignored runs of blanks are skipped inside the regular expression, before each token,
+        # when no terminal that Lark tries before them can begin with a blank (else they stay
+        # alternatives like any other, and cost one Python step each).
+        hoisted: list[TerminalDef] = []
+        for i, t in enumerate(alternatives):
+            if t.name not in self.ignore_types or t.name in self.comment_types:
+                continue
+            if t.name in self.newline_types:
+                continue
+            chars = blank_run_chars(t.pattern.to_regexp())
+            if chars is None:
+                continue
+            earlier = [e for e in alternatives[:i] if e not in hoisted]
+            if any(may_start_with(e.pattern.to_regexp(), ch, flags) for e in earlier for ch in chars):
+                continue
+            hoisted.append(t)
+        self.skipped_in_regex: frozenset[str] = frozenset(t.name for t in hoisted)
+        alternatives = [t for t in alternatives if t not in hoisted]
+
+        pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in alternatives)
+        # anything else: one character that no terminal matches, an error
+        pattern += f"|(?P<{_ERROR_GROUP}>[\\s\\S])"
+        if hoisted:
+            blanks = "|".join(f"(?:{t.pattern.to_regexp()})" for t in hoisted)
+            # atomic: a run of blanks is never split; and blanks at the very end of the text
+            # match the end (an empty token, skipped), else the search would fail there and
+            # start again at each of them: quadratic
+            pattern = f"(?>(?:{blanks})*)(?:{pattern}|(?P<{_END_GROUP}>\\Z))"
+        self.regex = re.compile(pattern, flags)
+
+    # ------------------------------------------------------------------ Lark's interface
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        text = lexer_state.text
+        if isinstance(text, (list, tuple)):  # already lexed by tokenize()
+            return iter(text)
+        if isinstance(text, TextSlice):
+            tokens, _ = self.tokenize(text.text, text.start, text.end)
+        else:
+            tokens, _ = self.tokenize(text)
+        return iter(tokens)
+
+    # ------------------------------------------------------------------ the lexer
+
+    def tokenize(
+        self, text: str, start: int = 0, end: int | None = None
+    ) -> tuple[list[Token], list[LexedComment]]:
+        """The tokens of ``text[start:end]`` (continuation line breaks dropped, white space and
+        comments skipped), and the comments met on the way.
+
+        Raises ``UnexpectedCharacters`` at the first character that no terminal matches.
+        """
+        if end is None:
+            end = len(text)
+        if start > 0:
+            line = text.count("\n", 0, start) + 1
+            line_start = text.rfind("\n", 0, start) + 1
+        else:
+            line, line_start = 1, 0
+
+        tokens: list[Token] = []
+        comments: list[LexedComment] = []
+        append = tokens.append
+        new_token = Token._future_new  # Token(...) without its keyword-argument shim
+        str_new = str.__new__
+        renames = self.renames
+        ignore = self.ignore_types
+        newline_types = self.newline_types
+        comment_types = self.comment_types
+        continuation = CONTINUATION_TERMINAL
+        error = _ERROR_GROUP
+        end_of_text = _END_GROUP
+
+        for m in self.regex.finditer(text, start, end):
+            kind: str = m.lastgroup  # type: ignore[assignment]
+            pos, stop = m.span(kind)
+            value = text[pos:stop]
+            if kind in renames:
+                kind = renames[kind].get(value, kind)
+            elif kind in newline_types:
+                breaks = value.count("\n")
+                if breaks:
+                    column = pos - line_start + 1
+                    first_line = line
+                    line += breaks
+                    line_start = pos + value.rindex("\n") + 1
+                    if kind == continuation and breaks == 1 and value[-1] in " \t":
+                        continue  # the next line continues this statement
+                    if kind not in ignore:
+                        append(new_token(kind, value, pos, first_line, column,
+                                         line, stop - line_start + 1, stop))
+                    continue
+                if kind in ignore:
+                    if kind in comment_types:
+                        comments.append(LexedComment(
+                            line, pos - line_start + 1, value, not text[line_start:pos].strip()
+                        ))
+                    continue
+            elif kind in ignore or kind == end_of_text:
+                continue
+            elif kind == error:
+                raise UnexpectedCharacters(
+                    text, pos, line, pos - line_start + 1,
+                    allowed={t.name for t in self.terminals} - ignore,
+                    token_history=tokens[-1:] or None,
+                    terminals_by_name=self.terminals_by_name,
+                )
+            # Token(kind, value, pos, line, column, line, end column, stop), by hand: the hot spot
+            tok = str_new(Token, value)
+            tok.type = kind
+            tok.value = value
+            tok.start_pos = pos
+            tok.line = tok.end_line = line
+            tok.column = column = pos - line_start + 1
+            tok.end_column = column + stop - pos
+            tok.end_pos = stop
+            append(tok)
+        return tokens, comments
+
+
+# ---------------------------------------------------------------------------- the parser loop
+
+
+class _Reduce(tuple):  # type: ignore[type-arg]
+    """A reduce action of the flattened table: (length of the rule, its callback, its origin)."""
+
+    __slots__ = ()
+
+
+class FastParse:
+    """Lark's LALR parser loop over a list of tokens, with the tables of a Lark instance.
+
+    ``lark.parse(tokens)`` calls a method per token (``ParserState.feed_token``) that looks up
+    ``Rule`` objects in a dictionary on every reduction; this runs the same shift/reduce steps
+    on the same tables with the same callbacks (the inline transformer), from a table flattened
+    once, in one loop. It returns what ``lark.parse(tokens)`` returns and raises
+    ``UnexpectedToken`` where that would fail (it keeps no interactive parser for recovery:
+    the careful path is there for that).
+
+    Built from Lark's internals (``lark.parser.parser.parser``: the parse table and callbacks);
+    should they ever not have the expected shape, construction raises and the caller keeps
+    ``lark.parse``.
+    """
+
+    def __init__(self, lark: Any) -> None:
+        from lark.parsers.lalr_analysis import Shift
+
+        frontend = lark.parser
+        inner = frontend.parser.parser  # lark.parsers.lalr_parser._Parser
+        table = inner.parse_table
+        callbacks = inner.callbacks
+        (start,) = frontend.parser_conf.start
+        self.start_state = table.start_states[start]
+        self.end_state = table.end_states[start]
+        #: callbacks of terminals (Lark applies them when a token is shifted); none, usually
+        self.token_callbacks = {k: v for k, v in callbacks.items() if isinstance(k, str)}
+        rows: dict[Any, dict[str, Any]] = {}
+        for state, row in table.states.items():
+            flat: dict[str, Any] = {}
+            for symbol, (action, arg) in row.items():
+                if action is Shift:
+                    if isinstance(arg, _Reduce):  # pragma: no cover - a state is never one
+                        raise TypeError("unexpected parser state")
+                    flat[symbol] = arg
+                else:
+                    flat[symbol] = _Reduce((len(arg.expansion), callbacks[arg], arg.origin.name))
+            rows[state] = flat
+        self.rows = rows
+        self.terminals_by_name = getattr(lark, "_terminals_dict", None)
+
+    def __call__(self, tokens: list[Token]) -> Any:
+        rows = self.rows
+        token_callbacks = self.token_callbacks
+        states = [self.start_state]
+        values: list[Any] = []
+        push_state = states.append
+        push_value = values.append
+        row = rows[self.start_state]
+        token: Token | None = None
+        for token in tokens:
+            kind = token.type
+            while True:
+                try:
+                    act = row[kind]
+                except KeyError:
+                    raise self._unexpected(token, row) from None
+                if act.__class__ is not _Reduce:  # shift, and on to the next token
+                    push_state(act)
+                    push_value(token_callbacks[kind](token) if kind in token_callbacks else token)
+                    row = rows[act]
+                    break
+                size, callback, origin = act
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                push_value(callback(children))
+                target = rows[states[-1]][origin]
+                push_state(target)
+                row = rows[target]
+
+        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
+        end_state = self.end_state
+        while True:
+            try:
+                act = row["$END"]
+            except KeyError:
+                raise self._unexpected(end, row) from None
+            if act.__class__ is not _Reduce:  # pragma: no cover - no table shifts the end
+                raise self._unexpected(end, row)
+            size, callback, origin = act
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            push_value(callback(children))
+            target = rows[states[-1]][origin]
+            push_state(target)
+            row = rows[target]
+            if target == end_state:
+                return values[-1]
+
+    def _unexpected(self, token: Token, row: dict[str, Any]) -> Exception:
+        expected = {s for s in row if s.isupper()}
+        return UnexpectedToken(token, expected, terminals_by_name=self.terminals_by_name)

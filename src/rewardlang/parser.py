@@ -1,0 +1,808 @@
+"""Text → syntax tree: the Lark LALR parser of ``grammar/rewardlang.lark`` and its error recovery.
+
+The fast path parses a whole file in one go. Only when that fails is the file cut into its
+statements (the same line rule the post-lexer applies) and each statement parsed alone, so that
+a syntax error in one statement never hides the problems of the others: the good statements go
+on to the checker, the bad ones become diagnostics.
+
+The Lark parser is built on first use, never at import. Lark's table cache is written to the
+user's cache directory (``REWARDLANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/rewardlang``, else
+``~/.cache/rewardlang``) and never into the package, which may be read-only; where no cache can
+be written the grammar is simply built each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import attrs
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput
+from lark.lexer import PatternStr
+
+from rewardlang import ast
+from rewardlang.diagnostics import Diagnostic, warning
+
+GRAMMAR_NAME = "rewardlang.lark"
+
+
+def grammar_text() -> str:
+    """The grammar: inside the installed package, or ``grammar/`` of a source checkout."""
+    packaged = resources.files("rewardlang").joinpath("grammar", GRAMMAR_NAME)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_NAME
+    return checkout.read_text(encoding="utf-8")
+
+
+class ContinuationPostLexer:
+    """Drops a line break that is followed by indentation: that line continues the statement.
+
+    A run of line breaks (a blank line in between) always ends the statement.
+    """
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        for token in stream:
+            if token.type == "_NL" and token.count("\n") == 1 and token[-1] in " \t":
+                continue
+            yield token
+
+
+def _cache_path(grammar: str) -> str | None:
+    base = os.environ.get("REWARDLANG_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        base = os.path.join(xdg, "rewardlang")
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(base, os.W_OK):
+        return None
+    digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+    return os.path.join(base, f"grammar-{digest}.lark-cache")
+
+
+def build_lark(
+    *,
+    transformer: Transformer | None = None,
+    strict: bool = False,
+    cache: bool = True,
+    fast: bool = False,
+) -> Lark:
+    """A new Lark LALR parser of the grammar; with ``transformer`` it builds no parse tree.
+
+    ``strict`` is for the test that proves the grammar has no conflict. ``fast`` builds the
+    parser of the fast path: the one-regex lexer of ``rewardlang.fast_lexer`` in place of the
+    contextual lexer, which applies the continuation rule itself (so no post-lexer). The two
+    kinds are cached in separate files.
+    """
+    grammar = grammar_text()
+    options: dict[str, object] = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "maybe_placeholders": True,
+        "keep_all_tokens": True,
+        "postlex": ContinuationPostLexer(),
+    }
+    if fast:
+        from rewardlang.fast_lexer import FastLexer
+
+        options["lexer"] = FastLexer
+        del options["postlex"]
+    if transformer is not None:
+        options["transformer"] = transformer
+    if strict:
+        return Lark(grammar, strict=True, **options)  # type: ignore[arg-type]
+    path = _cache_path(grammar) if cache else None
+    if path is not None:
+        if fast:
+            # Lark checks the options against a hash in the file: one file per kind of parser
+            root, ext = os.path.splitext(path)
+            path = f"{root}-fast{ext}"
+        try:
+            return Lark(grammar, cache=path, **options)  # type: ignore[arg-type]
+        except OSError:
+            pass
+    return Lark(grammar, **options)  # type: ignore[arg-type]
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def keywords_of(lark: Lark) -> frozenset[str]:
+    """The reserved words: every literal terminal of the grammar that looks like a name."""
+    return frozenset(
+        t.pattern.value
+        for t in lark.terminals
+        if isinstance(t.pattern, PatternStr) and _IDENTIFIER.fullmatch(t.pattern.value)
+    )
+
+
+# ---------------------------------------------------------------------------- the tree builder
+
+_ESCAPE = re.compile(r"\\([\"\\])")
+
+
+def unquote(token: str) -> str:
+    return _ESCAPE.sub(r"\1", token[1:-1])
+
+
+def _decimal(token: str) -> Decimal:
+    return Decimal(token.replace(",", "."))
+
+
+def _start_of(items: object, offset: int) -> tuple[int, int] | None:
+    """Where the first positioned item starts, in file lines (tokens shifted by ``offset``; a
+    node's span is already in file lines)."""
+    for item in items:  # type: ignore[attr-defined]
+        if item is None:
+            continue
+        if isinstance(item, Token):
+            return (item.line + offset, item.column)  # type: ignore[operator,return-value]
+        span = getattr(item, "span", None)
+        if span is not None:
+            if span is not ast.NO_SPAN:
+                return (span.line, span.column)
+            continue
+        if isinstance(item, (tuple, list)):
+            found = _start_of(item, offset)
+            if found is not None:
+                return found
+    return None
+
+
+def _end_of(items: object, offset: int) -> tuple[int, int] | None:
+    for item in reversed(items):  # type: ignore[call-overload]
+        if item is None:
+            continue
+        if isinstance(item, Token):
+            return (item.end_line + offset, item.end_column)  # type: ignore[operator,return-value]
+        span = getattr(item, "span", None)
+        if span is not None:
+            if span is not ast.NO_SPAN:
+                return (span.end_line, span.end_column)
+            continue
+        if isinstance(item, (tuple, list)):
+            found = _end_of(item, offset)
+            if found is not None:
+                return found
+    return None
+
+
+def _nodes(children: list) -> list:
+    """The children that are not tokens: the sub-nodes, in order."""
+    return [c for c in children if c is not None and not isinstance(c, Token)]
+
+
+def _tokens(children: list, kind: str) -> list[Token]:
+    return [c for c in children if isinstance(c, Token) and c.type == kind]
+
+
+class AstBuilder(Transformer):  # type: ignore[type-arg]
+    """Builds ``rewardlang.ast`` nodes while Lark parses (an inline transformer: no parse tree).
+
+    Lark is built with ``keep_all_tokens`` so that every node can take its span from its first
+    and last token; ``filename`` and ``line_offset`` are set by the ``Parser`` before each parse
+    (a statement parsed alone during error recovery starts at its own line in the file).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.filename = "<string>"
+        self.line_offset = 0
+
+    # -- spans
+    def _span(self, children: list) -> ast.Span:
+        start = _start_of(children, self.line_offset)
+        end = _end_of(children, self.line_offset)
+        if start is None or end is None:
+            return ast.NO_SPAN
+        return ast.Span(self.filename, start[0], start[1], end[0], end[1])
+
+    def _tok_span(self, tok: Token) -> ast.Span:
+        off = self.line_offset
+        return ast.Span(
+            self.filename,
+            tok.line + off,  # type: ignore[operator]
+            tok.column,  # type: ignore[arg-type]
+            tok.end_line + off,  # type: ignore[operator]
+            tok.end_column,  # type: ignore[arg-type]
+        )
+
+    def _name(self, tok: Token) -> ast.Name:
+        return ast.Name(str(tok), span=self._tok_span(tok))
+
+    def _text(self, tok: Token) -> ast.Text:
+        return ast.Text(unquote(tok), span=self._tok_span(tok))
+
+    def _number(self, tok: Token) -> ast.Number:
+        return ast.Number(_decimal(tok), text=str(tok), span=self._tok_span(tok))
+
+    def _date(self, tok: Token) -> ast.DateLit:
+        y, m, d = (int(p) for p in tok.split("-"))
+        return ast.DateLit(y, m, d, span=self._tok_span(tok))
+
+    def _time(self, tok: Token) -> ast.TimeOfDay:
+        h, m = (int(p) for p in tok.split(":"))
+        return ast.TimeOfDay(h, m, text=str(tok), span=self._tok_span(tok))
+
+    # -- the file
+    def start(self, c):
+        return [s for s in c if not isinstance(s, Token)]
+
+    # -- words whose choice matters: passed up as the token itself (it keeps its position)
+    def _token(self, c):
+        return c[0]
+
+    rounding_mode = verb = point_word = voucher_word = weekday = period = unit = _token
+    compare_op = scalar_type_word = scalar_type = _token
+
+    def list_type(self, c):
+        first, last = c[0], c[-1]
+        return Token("LIST_TYPE", "list of text", first.start_pos, first.line, first.column,
+                     last.end_line, last.end_column, last.end_pos)
+
+    # -- settings
+    def program_setting(self, c):
+        return ast.ProgramName(self._text(c[1]), span=self._span(c))
+
+    def currency_setting(self, c):
+        return ast.CurrencySetting(self._name(c[1]), span=self._span(c))
+
+    def timezone_setting(self, c):
+        return ast.TimezoneSetting(self._text(c[1]), span=self._span(c))
+
+    def expire_setting(self, c):
+        return ast.ExpirySetting(c[3], False, span=self._span(c))
+
+    def expire_inactive_setting(self, c):
+        return ast.ExpirySetting(c[3], True, span=self._span(c))
+
+    def pending_setting(self, c):
+        return ast.PendingSetting(c[3], span=self._span(c))
+
+    def refund_window_setting(self, c):
+        return ast.RefundWindowSetting(c[3], span=self._span(c))
+
+    def point_value_setting(self, c):
+        return ast.PointValueSetting(c[2], span=self._span(c))
+
+    def rounding_setting(self, c):
+        return ast.RoundingSetting(str(c[1]), span=self._span(c))
+
+    # -- declarations
+    def field_decl(self, c):
+        return ast.FieldDecl(self._name(c[0]), str(c[1]), c[2] is not None, span=self._span(c))
+
+    def customer_decl(self, c):
+        return ast.CustomerDecl(tuple(_nodes(c)), span=self._span(c))
+
+    def event_decl(self, c):
+        return ast.EventDecl(self._name(c[1]), tuple(_nodes(c)), span=self._span(c))
+
+    def segment_decl(self, c):
+        return ast.SegmentDecl(self._name(c[1]), c[3], span=self._span(c))
+
+    def tier_decl(self, c):
+        return ast.TierDecl(self._name(c[1]), c[3], c[-1], span=self._span(c))
+
+    def reward_decl(self, c):
+        return ast.RewardDecl(
+            self._text(c[1]), self._number(c[3]), c[4] == "points", span=self._span(c)
+        )
+
+    def voucher_decl(self, c):
+        return ast.VoucherDecl(self._text(c[1]), c[3], span=self._span(c))
+
+    def free_decl(self, c):
+        return ast.FreeItemDecl(self._text(c[1]), c[3], span=self._span(c))
+
+    # -- rules
+    def named_rule(self, c):
+        trigger, verb, effect, modifiers = c[3]
+        return ast.Rule(self._text(c[1]), trigger, verb, effect, modifiers, span=self._span(c))
+
+    def bare_rule(self, c):
+        trigger, verb, effect, modifiers = c[0]
+        return ast.Rule(None, trigger, verb, effect, modifiers, span=self._span(c))
+
+    def rule_body(self, c):
+        return (c[0], str(c[1]), c[2], c[3])
+
+    def converts_body(self, c):
+        trigger = ast.ConvertTrigger(self._number(c[0]), c[1] == "points", span=self._span(c[:2]))
+        return (trigger, "converts to", c[4], c[5])
+
+    def event_trigger(self, c):
+        return ast.EventTrigger(self._name(c[0]), c[1], span=self._span(c))
+
+    def first_trigger(self, c):
+        return ast.FirstTrigger(self._name(c[1]), c[2], span=self._span(c))
+
+    def count_trigger(self, c):
+        return ast.CountTrigger(
+            self._number(c[1]), self._name(c[2]), c[3], c[0] is not None, span=self._span(c)
+        )
+
+    def field_sum_trigger(self, c):
+        return ast.FieldSumTrigger(
+            self._number(c[1]), self._name(c[2]), self._name(c[4]), c[5], span=self._span(c)
+        )
+
+    def spend_trigger(self, c):
+        return ast.SpendTrigger(c[1], span=self._span(c))
+
+    def birthday_trigger(self, c):
+        return ast.BirthdayTrigger(span=self._span(c))
+
+    def tier_change_trigger(self, c):
+        to = self._name(c[3]) if c[3] is not None else None
+        return ast.TierChangeTrigger(to, span=self._span(c))
+
+    def inactive_trigger(self, c):
+        return ast.InactiveTrigger(c[2], span=self._span(c))
+
+    def where(self, c):
+        return c[1]
+
+    # -- effects
+    def points_effect(self, c):
+        return ast.PointsEffect(self._number(c[0]), c[1] == "points", span=self._span(c))
+
+    def rate_effect(self, c):
+        field = self._name(c[5]) if c[5] is not None else None
+        return ast.RateEffect(self._number(c[0]), c[1] == "points", c[3], field, span=self._span(c))
+
+    def free_effect(self, c):
+        quantity = self._number(c[0]) if c[0] is not None else None
+        item = c[2]
+        if item is None:
+            return ast.FreeItemEffect(quantity, None, False, span=self._span(c))
+        if item.type == "STRING":
+            return ast.FreeItemEffect(quantity, unquote(item), True, span=self._span(c))
+        return ast.FreeItemEffect(quantity, str(item), False, span=self._span(c))
+
+    def voucher_effect(self, c):
+        quantity = self._number(c[0]) if c[0] is not None else None
+        return ast.VoucherEffect(quantity, self._text(c[2]), c[1] == "vouchers", span=self._span(c))
+
+    def message_effect(self, c):
+        return ast.MessageEffect(self._text(c[1]), span=self._span(c))
+
+    # -- modifiers
+    def modifiers(self, c):
+        return tuple(_nodes(c))
+
+    def for_modifier(self, c):
+        names = tuple(self._name(t) for t in _tokens(c, "NAME"))
+        return ast.ForModifier(c[1] is not None, names, span=self._span(c))
+
+    def date_modifier(self, c):
+        return ast.DateWindow(self._date(c[1]), self._date(c[3]), span=self._span(c))
+
+    def weekday_modifier(self, c):
+        days = tuple(str(t) for t in c[1::2])
+        return ast.WeekdayModifier(days, span=self._span(c))
+
+    def time_modifier(self, c):
+        return ast.TimeWindow(self._time(c[1]), self._time(c[3]), span=self._span(c))
+
+    def limit_modifier(self, c):
+        return ast.LimitModifier(self._number(c[2]), str(c[4]), span=self._span(c))
+
+    def total_limit_modifier(self, c):
+        return ast.LimitModifier(self._number(c[2]), None, span=self._span(c))
+
+    def once_modifier(self, c):
+        return ast.OnceModifier(span=self._span(c))
+
+    def cap_modifier(self, c):
+        return ast.CapModifier(
+            self._number(c[2]), c[3] == "points", str(c[5]), span=self._span(c)
+        )
+
+    def instead_modifier(self, c):
+        return ast.InsteadOf(tuple(self._text(t) for t in _tokens(c, "STRING")), span=self._span(c))
+
+    # -- notify
+    def notify(self, c):
+        return ast.Notify(self._text(c[1]), c[2], span=self._span(c))
+
+    # -- conditions
+    def or_(self, c):
+        items = _nodes(c)
+        return items[0] if len(items) == 1 else ast.Or(tuple(items), span=self._span(c))
+
+    def and_(self, c):
+        items = _nodes(c)
+        return items[0] if len(items) == 1 else ast.And(tuple(items), span=self._span(c))
+
+    def not_(self, c):
+        return ast.Not(c[1], span=self._span(c))
+
+    def group(self, c):
+        return ast.Group(c[1], span=self._span(c))
+
+    def compare(self, c):
+        return ast.Compare(c[0], str(c[1]), c[2], span=self._span(c))
+
+    def is_(self, c):
+        return ast.Compare(c[0], "is", c[2], span=self._span(c))
+
+    def is_not(self, c):
+        return ast.Compare(c[0], "is not", c[3], span=self._span(c))
+
+    def in_(self, c):
+        return ast.InList(c[0], tuple(_nodes(c[2])), False, span=self._span(c))
+
+    def not_in(self, c):
+        return ast.InList(c[0], tuple(_nodes(c[3])), True, span=self._span(c))
+
+    def contains(self, c):
+        return ast.Contains(c[0], self._text(c[2]), span=self._span(c))
+
+    def between(self, c):
+        return ast.Between(c[0], c[2], c[4], span=self._span(c))
+
+    def value_list(self, c):
+        return c  # the brackets stay, so that ``in [...]`` ends at its ``]``
+
+    # -- operands
+    def field_ref(self, c):
+        return ast.FieldRef(self._name(c[0]), span=self._span(c))
+
+    def customer_field_ref(self, c):
+        return ast.CustomerFieldRef(self._name(c[2]), span=self._span(c))
+
+    def tier_ref(self, c):
+        return ast.TierRef(span=self._span(c))
+
+    def balance_ref(self, c):
+        return ast.BalanceRef(span=self._span(c))
+
+    def spend_last(self, c):
+        return ast.SpendAggregate(c[3], span=self._span(c))
+
+    def spend_total(self, c):
+        return ast.SpendAggregate(None, span=self._span(c))
+
+    def count_last(self, c):
+        return ast.CountAggregate(self._name(c[2]), c[5], span=self._span(c))
+
+    def count_total(self, c):
+        return ast.CountAggregate(self._name(c[2]), None, span=self._span(c))
+
+    # -- values
+    def number(self, c):
+        return self._number(c[0])
+
+    def money(self, c):
+        amount, code = c
+        return ast.Money(
+            _decimal(amount),
+            self._name(code),
+            amount.type == "DECIMAL_COMMA",
+            text=str(amount),
+            span=self._span(c),
+        )
+
+    def text(self, c):
+        return self._text(c[0])
+
+    def date(self, c):
+        return self._date(c[0])
+
+    def word(self, c):
+        return ast.Word(str(c[0]), span=self._tok_span(c[0]))
+
+    def boolean(self, c):
+        return ast.Bool(c[0] == "true", span=self._tok_span(c[0]))
+
+    def duration(self, c):
+        unit = str(c[1])
+        return ast.Duration(
+            _decimal(c[0]), unit.rstrip("s"), unit.endswith("s"), text=str(c[0]), span=self._span(c)
+        )
+
+
+# ---------------------------------------------------------------------------- statements and comments
+
+
+@attrs.frozen
+class Comment:
+    """A ``#`` comment: ``own_line`` when nothing but white space stands before it."""
+
+    line: int
+    column: int
+    text: str
+    own_line: bool
+
+
+@attrs.frozen
+class StatementChunk:
+    """The lines of one statement: its first line and its text (continuation lines included)."""
+
+    first_line: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def comment_start(line: str) -> int:
+    """The index of the ``#`` that starts a comment on this line, or -1 (``#`` in text is text)."""
+    in_text = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_text:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                in_text = False
+        elif ch == '"':
+            in_text = True
+        elif ch == "#":
+            return i
+        i += 1
+    return -1
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a ruleset as the lexer counts them: only ``\n`` ends a line.
+
+    (``str.splitlines`` would also break at form feeds, ``\x85`` or ``\u2028``, which may stand
+    inside a quoted text.)
+    """
+    return [line[:-1] if line.endswith("\r") else line for line in source.split("\n")]
+
+
+def find_comments(source: str) -> tuple[Comment, ...]:
+    comments = []
+    for number, line in enumerate(source_lines(source), start=1):
+        at = comment_start(line)
+        if at >= 0:
+            comments.append(Comment(number, at + 1, line[at:].rstrip(), not line[:at].strip()))
+    return tuple(comments)
+
+
+def split_statements(source: str) -> list[StatementChunk]:
+    """Cut a file into statements by the same line rule the post-lexer applies.
+
+    A non-indented line with code starts a statement; an indented line directly below a line of
+    an open statement continues it; a blank line, or a non-indented comment line, closes it.
+    """
+    chunks: list[StatementChunk] = []
+    current: list[str] | None = None
+    first = 0
+    is_open = False
+    for number, line in enumerate(source_lines(source), start=1):
+        stripped = line.strip(" \t\f\r")
+        if not stripped:
+            is_open = False
+            continue
+        indented = line[0] in " \t"
+        if indented and is_open and current is not None:
+            current.append(line)
+            continue
+        is_open = False
+        if stripped.startswith("#"):
+            continue
+        if current is not None:
+            chunks.append(StatementChunk(first, tuple(current)))
+        current, first, is_open = [line], number, True
+    if current is not None:
+        chunks.append(StatementChunk(first, tuple(current)))
+    return chunks
+
+
+# ---------------------------------------------------------------------------- the parser
+
+
+@attrs.frozen
+class ParsedFile:
+    """What the parser made of one file: the tree of every statement that parsed, the comments
+    (for ``fmt``), the syntax diagnostics, and the names that broken statements tried to declare
+    (so that the checker does not pile "unknown name" errors on top of a syntax error)."""
+
+    ruleset: ast.Ruleset
+    source: str
+    comments: tuple[Comment, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    broken_declarations: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+_DECLARATION_START = re.compile(
+    r'^\s*(?:(event|segment|tier)\s+([A-Za-z_]\w*)|(rule)\s+"((?:[^"\\]|\\.)*)"|(customer)\s+has'
+    r'|(voucher|free|reward)\s+"((?:[^"\\]|\\.)*)")'
+)
+
+
+def _declared_by_broken(text: str) -> set[tuple[str, str]]:
+    match = _DECLARATION_START.match(text)
+    if not match:
+        return set()
+    if match.group(1):
+        return {(match.group(1), match.group(2))}
+    if match.group(3):
+        return {("rule", unquote('"' + match.group(4) + '"'))}
+    if match.group(5):
+        return {("customer", "*")}
+    return {(match.group(6), unquote('"' + match.group(7) + '"'))}
+
+
+class Parser:
+    """Parses ruleset text. Holds one Lark instance; build one and reuse it (it is not cheap).
+
+    Not shared between threads: Lark's parser keeps no per-parse state on the instance, but the
+    syntax-message memo here does, so give each thread its own ``Parser``.
+    """
+
+    def __init__(self) -> None:
+        self.builder = AstBuilder()
+        # the careful path: the contextual lexer; error recovery and syntax messages use it
+        self.lark = build_lark(transformer=self.builder)
+        # the fast path: one regex over the whole text (rewardlang.fast_lexer), same tables,
+        # same tree builder; any failure on it falls back to the careful path
+        self.fast_lark = build_lark(transformer=self.builder, fast=True)
+        self.fast_lexer = self.fast_lark.parser.lexer
+        try:  # Lark's parser loop, flattened (it reads Lark's internals: if they change, skip)
+            from rewardlang.fast_lexer import FastParse
+
+            self._fast_parse = FastParse(self.fast_lark)
+        except Exception:  # noqa: BLE001
+            self._fast_parse = self.fast_lark.parse
+        self.keywords = keywords_of(self.lark)
+        self._messages: dict[object, tuple[str, str | None] | None] = {}
+        self._examples: list | None = None
+
+    def parse(self, text: str, filename: str = "<string>", *, fast: bool = True) -> ParsedFile:
+        """Parse a file. The fast path first (unless ``fast=False``); should it fail in any way
+        (a syntax error, a keyword used as a name, a character it cannot lex) the careful path
+        parses the file again: the contextual lexer on the whole file, and then, if that fails
+        too, statement by statement with diagnostics.
+
+        The cyclic garbage collector is paused while the tree is built (the parse makes many
+        small objects and no garbage cycles; the collector's passes over them cost a third of
+        the time) and restored afterwards.
+        """
+        import gc
+
+        source = text
+        if source.startswith("\ufeff"):
+            source = source[1:]
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if fast:
+                self.builder.filename, self.builder.line_offset = filename, 0
+                try:
+                    tokens, lexed = self.fast_lexer.tokenize(source + "\n")
+                    statements = self._fast_parse(tokens)
+                except Exception:  # noqa: BLE001 - any failure: the careful path decides
+                    pass
+                else:
+                    comments = tuple(
+                        Comment(c.line, c.column, c.text.rstrip(), c.own_line) for c in lexed
+                    )
+                    return ParsedFile(ast.Ruleset(tuple(statements), filename), source, comments, ())
+            comments = find_comments(source)
+            self.builder.filename, self.builder.line_offset = filename, 0
+            try:
+                statements = self.lark.parse(source + "\n")
+            except UnexpectedInput:
+                return self._parse_by_statement(source, filename, comments)
+            return ParsedFile(ast.Ruleset(tuple(statements), filename), source, comments, ())
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _parse_by_statement(self, source: str, filename: str, comments: tuple[Comment, ...]) -> ParsedFile:
+        from rewardlang.syntax_errors import describe  # the error path only
+
+        statements: list[ast.Statement] = []
+        diagnostics: list[Diagnostic] = []
+        broken: set[tuple[str, str]] = set()
+        for chunk in split_statements(source):
+            parsed = self._parse_chunk(chunk, filename)
+            if isinstance(parsed, UnexpectedInput):
+                diagnostics.append(describe(self, parsed, chunk, filename))
+                broken |= _declared_by_broken(chunk.text)
+                joined = self._joined_line_warning(chunk, filename) or _detached_line_warning(
+                    chunk, filename
+                )
+                if joined is not None:
+                    diagnostics.append(joined)
+            else:
+                statements.extend(parsed)
+        return ParsedFile(
+            ast.Ruleset(tuple(statements), filename), source, comments, tuple(diagnostics), frozenset(broken)
+        )
+
+    def _parse_chunk(self, chunk: StatementChunk, filename: str) -> list | UnexpectedInput:
+        self.builder.filename, self.builder.line_offset = filename, chunk.first_line - 1
+        try:
+            return self.lark.parse(chunk.text + "\n")  # type: ignore[no-any-return]
+        except UnexpectedInput as exc:
+            return exc
+
+    def _joined_line_warning(self, chunk: StatementChunk, filename: str) -> Diagnostic | None:
+        """RL904: the statement fails as joined, but its lines parse as separate statements."""
+        if len(chunk.lines) < 2:
+            return None
+        for i in range(1, len(chunk.lines)):
+            line = chunk.lines[i]
+            if not line.strip() or line.strip().startswith("#"):
+                continue
+            head = StatementChunk(chunk.first_line, chunk.lines[:i])
+            tail = StatementChunk(chunk.first_line + i, (line.lstrip(" \t"),) + chunk.lines[i + 1 :])
+            if isinstance(self._parse_chunk(head, filename), UnexpectedInput):
+                continue
+            if isinstance(self._parse_chunk(tail, filename), UnexpectedInput):
+                continue
+            indent = len(line) - len(line.lstrip(" \t"))
+            span = ast.Span(filename, chunk.first_line + i, 1, chunk.first_line + i, indent + 1)
+            return warning(
+                "RL904",
+                "this line starts with a space, so it continues the statement above, and together "
+                "they do not make a statement",
+                span,
+                "remove the indentation to start a new statement here",
+            )
+        return None
+
+
+def _detached_line_warning(chunk: StatementChunk, filename: str) -> Diagnostic | None:
+    """RL904, the other way round: an indented line that a blank or comment line cut off."""
+    first = chunk.lines[0]
+    indent = len(first) - len(first.lstrip(" \t"))
+    if indent == 0 or chunk.first_line == 1:
+        return None
+    span = ast.Span(filename, chunk.first_line, 1, chunk.first_line, indent + 1)
+    return warning(
+        "RL904",
+        "this line is indented, but the blank line or comment line above it ends the statement "
+        "before, so it starts a statement of its own",
+        span,
+        "remove the blank line or move the comment, to continue the statement above",
+    )
+
+
+_local = threading.local()
+
+
+def default_parser() -> Parser:
+    """One parser per thread, built on first use (never at import time)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser()
+    return parser
+
+
+__all__ = [
+    "Comment",
+    "ContinuationPostLexer",
+    "ParsedFile",
+    "Parser",
+    "build_lark",
+    "default_parser",
+    "find_comments",
+    "grammar_text",
+    "split_statements",
+]

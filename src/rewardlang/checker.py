@@ -501,8 +501,10 @@ class Checker:
         if isinstance(effect, ast.PointsEffect):
             value = effect.points.value
             low = int(value)
-            example = (f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
-                       if value > 0 and not _is_whole(value) else "50 points")
+            if value > 1 and not _is_whole(value):
+                example = f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
+            else:
+                example = "1 point" if 0 < value < 1 else "50 points"
             self._count(effect.points, "the number of points", example)
         elif isinstance(effect, ast.RateEffect):
             if effect.points.value <= 0:

@@ -204,23 +204,32 @@ def _subprocess_time(code: str, env: dict[str, str], repeat: int) -> float:
     return statistics.median(times) if len(times) > 2 else min(times)
 
 
-def startup_times(repeat: int = 5) -> dict[str, float]:
-    """``import rewardlang.parser`` + ``default_parser()`` in fresh interpreters, minus a bare
-    interpreter's start-up: with a warm cache, and with a cold one (a fresh cache directory each
-    time)."""
+def startup_times(repeat: int = 5, *, bytecode: bool = True) -> dict[str, float]:
+    """``import rewardlang.parser`` (+ ``default_parser()``) in fresh interpreters, minus a bare
+    interpreter's start-up: the import alone, then with a warm Lark cache, and with a cold one
+    (a fresh cache directory each time).
+
+    With ``bytecode``, the interpreters may cache compiled modules (in a temporary
+    ``PYTHONPYCACHEPREFIX``, as an installed package has them); without it they honour the
+    environment (``PYTHONDONTWRITEBYTECODE`` makes every import compile its source)."""
     code = "import rewardlang.parser as p; p.default_parser()"
-    base_env = dict(os.environ)
-    bare = _subprocess_time("pass", base_env, repeat)
-    import_only = _subprocess_time("import rewardlang.parser", base_env, repeat)
-    with tempfile.TemporaryDirectory(prefix="rewardlang-bench-") as warm_dir:
-        env = dict(base_env, REWARDLANG_CACHE_DIR=warm_dir)
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)  # fill the cache
-        warm = _subprocess_time(code, env, repeat)
-    colds = []
-    for _ in range(max(1, repeat // 2 + 1)):
-        with tempfile.TemporaryDirectory(prefix="rewardlang-bench-") as cold_dir:
-            env = dict(base_env, REWARDLANG_CACHE_DIR=cold_dir)
-            colds.append(_subprocess_time(code, env, 1))
+    with tempfile.TemporaryDirectory(prefix="rewardlang-bench-pyc-") as pyc_dir:
+        base_env = dict(os.environ)
+        if bytecode:
+            base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+            base_env["PYTHONPYCACHEPREFIX"] = pyc_dir
+            subprocess.run([sys.executable, "-c", code], env=base_env, check=True)  # compile
+        bare = _subprocess_time("pass", base_env, repeat)
+        import_only = _subprocess_time("import rewardlang.parser", base_env, repeat)
+        with tempfile.TemporaryDirectory(prefix="rewardlang-bench-") as warm_dir:
+            env = dict(base_env, REWARDLANG_CACHE_DIR=warm_dir)
+            subprocess.run([sys.executable, "-c", code], env=env, check=True)  # fill the cache
+            warm = _subprocess_time(code, env, repeat)
+        colds = []
+        for _ in range(max(1, repeat // 2 + 1)):
+            with tempfile.TemporaryDirectory(prefix="rewardlang-bench-") as cold_dir:
+                env = dict(base_env, REWARDLANG_CACHE_DIR=cold_dir)
+                colds.append(_subprocess_time(code, env, 1))
     return {"bare": bare, "import": import_only - bare, "warm": warm - bare, "cold": min(colds) - bare}
 
 
@@ -301,12 +310,16 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {'parse + check (rewardlang.loads)':<40} {best_of(args.repeat, parse_and_check):8.3f}")
 
     if not args.no_startup:
-        st = startup_times()
-        print("import rewardlang.parser + default_parser(), in a fresh interpreter"
-              f" (minus bare start-up {st['bare'] * 1000:.0f} ms):")
-        print(f"  {'import rewardlang.parser only':<40} {st['import'] * 1000:8.0f} ms")
-        print(f"  {'+ default_parser(), warm Lark cache':<40} {st['warm'] * 1000:8.0f} ms")
-        print(f"  {'+ default_parser(), cold Lark cache':<40} {st['cold'] * 1000:8.0f} ms")
+        print("start-up in a fresh interpreter, minus a bare interpreter's start-up (median of 5):")
+        print(f"  {'':<40} {'bytecode cached':>16} {'no bytecode':>12}")
+        with_pyc = startup_times(bytecode=True)
+        as_is = startup_times(bytecode=False) if os.environ.get("PYTHONDONTWRITEBYTECODE") else with_pyc
+        for key, what in (("import", "import rewardlang.parser"),
+                          ("warm", "+ default_parser(), warm Lark cache"),
+                          ("cold", "+ default_parser(), cold Lark cache")):
+            print(f"  {what:<40} {with_pyc[key] * 1000:13.0f} ms {as_is[key] * 1000:9.0f} ms")
+        if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            print("  (PYTHONDONTWRITEBYTECODE is not set: both columns are the same run)")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ ERRORS_DOC = ROOT / "docs" / "errors.md"
 UPDATE = os.environ.get("REWARDLANG_UPDATE_GOLDEN") == "1"
 
 CASES = sorted(GOLDEN.glob("*.reward"))
-SYNTAX_CODES = {"RL001", "RL002", "RL003", "RL904"}
 
 
 def render(path: Path) -> tuple[str, tuple[Diagnostic, ...]]:
@@ -41,30 +40,12 @@ def render(path: Path) -> tuple[str, tuple[Diagnostic, ...]]:
     return render_all(diagnostics, {name: text}) + "\n", diagnostics
 
 
-def _nested_spans_offset_twice() -> bool:
-    """Whether parser.py still adds a statement's line offset twice to some spans.
-
-    When a file has a syntax error, it is parsed statement by statement, each with its line
-    offset; the tree builder adds that offset to a node that starts with a token and adds it
-    again to a node that starts with another node (a comparison, a bare rule), so such nodes
-    land lines too far down. Golden files with a syntax error pin the right lines; while the
-    bug is there, those whose output it changes are expected to fail. Drop this guard once
-    the parser is fixed.
-    """
-    text = 'event e with t text\n\nrule "a": e where t contains "x" earns 1 point\nrule "b": e earns\n'
-    lines = [d.span.line for d in check_text(text, "probe.reward").diagnostics if d.code == "RL202"]
-    return lines != [3]
-
-
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_golden(path: Path) -> None:
     expected_path = path.with_suffix(".expected")
     actual, diagnostics = render(path)
     assert diagnostics, f"{path.name} is a golden file of mistakes, and check finds none"
-    has_syntax_error = any(d.code in SYNTAX_CODES for d in diagnostics)
     expected = expected_path.read_text(encoding="utf-8") if expected_path.exists() else None
-    if actual != expected and has_syntax_error and _nested_spans_offset_twice():
-        pytest.xfail("parser.py adds a statement's line offset twice to nested spans after a syntax error")
     if UPDATE:
         if actual != expected:
             expected_path.write_text(actual, encoding="utf-8")

@@ -133,6 +133,7 @@ class Checker:
         self.free_items: dict[str, ast.FreeItemDecl] = {}
         self.rules: list[ast.Rule] = []
         self.rule_names: list[str] = []
+        self.rule_index: dict[str, int] = {}  # name -> first rule with it (lists are too slow)
         self.notifications: list[ast.Notify] = []
         self.used_segments: set[str] = set()
 
@@ -414,7 +415,9 @@ class Checker:
         if self._broken("event", word.text) or (plural and self._broken("event", _singular(word.text))):
             return None
         close = did_you_mean(word.text, self.event_words)
-        if close is not None:
+        if word.text != word.text.lower() and word.text.lower() in self.keywords:
+            help = f"the words of the language are lower case: write `{word.text.lower()}`"
+        elif close is not None:
             help = f"did you mean `{close}`?"
         else:
             new = _singular(word.text) if plural else word.text
@@ -438,11 +441,12 @@ class Checker:
     # ------------------------------------------------------------------ rules
     def _collect_rule(self, rule: ast.Rule) -> None:
         name = printer.rule_name(rule)
-        if name in self.rule_names:
+        if name in self.rule_index:
             span = rule.name.span if rule.name is not None else rule.span
-            first = self.rules[self.rule_names.index(name)].span.line
+            first = self.rules[self.rule_index[name]].span.line
             self.err("RL106", f'the rule name "{name}" is used twice (first on line {first})', span,
                      "give each rule its own name")
+        self.rule_index.setdefault(name, len(self.rules))
         self.rules.append(rule)
         self.rule_names.append(name)
 
@@ -613,7 +617,7 @@ class Checker:
                 if target.value == own:
                     self.err("RL309", f'the rule "{own}" names itself in `instead of`', target.span,
                              f'remove "{own}" from `instead of`, or name the rule it replaces')
-                elif target.value not in self.rule_names and not self._broken("rule", target.value):
+                elif target.value not in self.rule_index and not self._broken("rule", target.value):
                     self.err("RL104", f'unknown rule "{target.value}"', target.span,
                              _hint(target.value, self.rule_names, "rule", quote='"'))
 
@@ -656,7 +660,7 @@ class Checker:
             for mod in rule.modifiers:
                 if isinstance(mod, ast.InsteadOf):
                     targets.setdefault(name, []).extend(
-                        t.value for t in mod.rules if t.value in self.rule_names and t.value != name
+                        t.value for t in mod.rules if t.value in self.rule_index and t.value != name
                     )
                     spans.setdefault(name, mod.span)
         # cycles (A instead of B instead of ... A)

@@ -573,8 +573,7 @@ def _refine(parser: Parser, token: object, before: str, after: str,
     if ordinal:
         return (f"the count is written without `{ordinal.group(1)}`",
                 "`5 purchases` already means every 5th purchase: write it like `5 purchases gives 1 free`")
-    if kind in ("NUMBER", "DECIMAL_COMMA") and re.search(r"\b[A-Za-z]{2,3}$", tail) and \
-            re.search(r"\b[A-Z]{3}$", tail):
+    if kind in ("NUMBER", "DECIMAL_COMMA") and re.search(r"\b[A-Z]{3}$", tail):
         code = tail[-3:]
         return ("money is written with the amount first", f"write `{word} {code}`")
     if word == "[" and re.search(r"\bis\s+(not\s+)?in$", tail):
@@ -707,8 +706,7 @@ def describe(parser: Parser, exc: UnexpectedInput, chunk: StatementChunk, filena
 
     # a capitalised keyword at the start (`Currency SEK`, `Rule "x": …`) derails the whole statement
     first = re.match(rf"\s*({_NAME_RE})", chunk.lines[0])
-    if first and first.group(1) != first.group(1).lower() and first.group(1).lower() in parser.keywords \
-            and first.group(1).lower() not in ("tier",):
+    if first and first.group(1) != first.group(1).lower() and first.group(1).lower() in parser.keywords:
         word = first.group(1)
         start = first.start(1) + 1
         return error("RL001", f"`{word}` is written in lower case: `{word.lower()}`",

@@ -156,3 +156,16 @@ def test_load_reads_a_file_with_a_byte_order_mark(tmp_path):
     path = tmp_path / "shop.reward"
     path.write_bytes("\ufeffevent review\nreview earns 50 points\n".encode())
     assert rewardlang.load(path).rule_names == ("review earns 50 points",)
+
+
+@pytest.mark.parametrize(
+    ("line", "word", "help"),
+    [
+        ("purchase earns 5 pointsper 10 SEK", "pointsper", "write `points per`"),
+        ('inactive for6 months gives message "x"', "for6", "write `for 6`"),
+    ],
+)
+def test_a_keyword_glued_to_the_next_word_is_an_error(parser, line, word, help):
+    parsed = parser.parse(f"currency SEK\nevent purchase with amount money\n{line}\n")
+    (diagnostic,) = parsed.diagnostics
+    assert diagnostic.code == "RL001" and f"`{word}`" in diagnostic.message and diagnostic.help == help

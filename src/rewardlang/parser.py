@@ -1,11 +1,15 @@
 """Text → syntax tree: the Lark LALR parser of ``grammar/rewardlang.lark`` and its error recovery.
 
-The fast path parses a whole file in one go. Only when that fails is the file cut into its
-statements (the same line rule the post-lexer applies) and each statement parsed alone, so that
-a syntax error in one statement never hides the problems of the others: the good statements go
-on to the checker, the bad ones become diagnostics.
+Two paths over the same grammar tables and the same tree builder (``AstBuilder``, an inline
+transformer: no parse tree is built):
+- the fast path lexes the whole text with one regular expression (``rewardlang.fast_lexer``) and
+  runs the LALR tables; it takes every well-formed file;
+- on any failure there, the careful path parses again with Lark's contextual lexer, first the
+  whole file and then, if that fails too, statement by statement (cut by the same line rule the
+  post-lexer applies), so that a syntax error in one statement never hides the problems of the
+  others: the good statements go on to the checker, the bad ones become diagnostics.
 
-The Lark parser is built on first use, never at import. Lark's table cache is written to the
+The Lark parsers are built on first use, never at import. Lark's table cache is written to the
 user's cache directory (``REWARDLANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/rewardlang``, else
 ``~/.cache/rewardlang``) and never into the package, which may be read-only; where no cache can
 be written the grammar is simply built each time.
@@ -45,15 +49,34 @@ def grammar_text() -> str:
 class ContinuationPostLexer:
     """Drops a line break that is followed by indentation: that line continues the statement.
 
-    A run of line breaks (a blank line in between) always ends the statement.
+    A run of line breaks (a blank line in between) always ends the statement. It also catches a
+    keyword glued to the next word (``pointsper``, ``tier changes``): Lark's string terminals have
+    no word boundary, so the contextual lexer would split such a word in two and accept it. The
+    second half is passed on as a ``GLUED`` token, which no rule accepts: the statement fails
+    there and ``syntax_errors`` says what to write. (No token is held back: the contextual lexer
+    must lex each token in the parser state that follows the one before.)
     """
 
     always_accept = ("_NL",)
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        previous: Token | None = None
         for token in stream:
             if token.type == "_NL" and token.count("\n") == 1 and token[-1] in " \t":
                 continue
+            if (
+                previous is not None
+                and previous.end_pos == token.start_pos
+                and previous.type != "NAME"
+                and _IDENTIFIER.fullmatch(previous)
+                and token[:1].isalnum()
+            ):
+                glued = Token("GLUED", previous + token, previous.start_pos, previous.line,
+                              previous.column, token.end_line, token.end_column, token.end_pos)
+                previous = glued
+                yield glued
+                continue
+            previous = token
             yield token
 
 
@@ -648,7 +671,7 @@ def _declared_by_broken(text: str) -> set[tuple[str, str]]:
 
 
 class Parser:
-    """Parses ruleset text. Holds one Lark instance; build one and reuse it (it is not cheap).
+    """Parses ruleset text. Holds two Lark instances (fast and careful): build one and reuse it.
 
     Not shared between threads: Lark's parser keeps no per-parse state on the instance, but the
     syntax-message memo here does, so give each thread its own ``Parser``.

@@ -683,6 +683,8 @@ def describe(parser: Parser, exc: UnexpectedInput, chunk: StatementChunk, filena
 
     token = getattr(exc, "token", None)
     after = ""
+    if isinstance(exc, UnexpectedToken) and token is not None and token.type == "GLUED":
+        return _glued(parser, token, line, filename)
     if isinstance(exc, UnexpectedToken) and token is not None and token.type not in ("_NL", "$END"):
         width = max(len(str(token)), 1)
         span = ast.Span(filename, line, column, line, column + width)
@@ -746,4 +748,19 @@ def describe(parser: Parser, exc: UnexpectedInput, chunk: StatementChunk, filena
         words = sorted({_describe_terminal(parser, name) for name in expected})
         message = _unexpected(token) if token is not None else "the statement ends too early"
         help_text = ("expected " + ", ".join(words)) if words else None
+    return error("RL001", message, span, help_text)
+
+
+def _glued(parser: Parser, token: object, line: int, filename: str) -> Diagnostic:
+    """A keyword run into the next word: ``pointsper``, ``for6``."""
+    word = str(token)
+    keyword = max((k for k in parser.keywords if word.startswith(k) and len(k) < len(word)), key=len, default=word)
+    rest = word[len(keyword):]
+    column = getattr(token, "column", 1)
+    span = ast.Span(filename, line, column, line, column + len(word))
+    if rest in parser.keywords or rest[:1].isdigit():
+        help_text = f"write `{keyword} {rest}`"
+    else:
+        help_text = f"did you mean `{keyword}`?"
+    message = f"`{word}` is not a word of the language: `{keyword}` runs into `{rest}`"
     return error("RL001", message, span, help_text)

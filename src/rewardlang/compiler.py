@@ -1,0 +1,479 @@
+"""Checked ``Program`` → ``Plan``: what the kernel executes, built once per programme.
+
+Rules are indexed by the event type they listen to, so an event only meets the rules that can
+fire on it. Conditions, segment tests and the ``for``/date/weekday/time-of-day guards become
+Python closures over a ``Context`` (no tree is walked per event). With ``interpreted=True`` the
+same plan evaluates conditions by walking the syntax tree instead (``rewardlang.interpreter``):
+that is the test oracle the compiled closures are held equal to.
+"""
+
+from __future__ import annotations
+
+import operator
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from rewardlang import ast, localtime, printer
+from rewardlang.program import Program
+
+Predicate = Callable[["Context"], bool]
+MISSING: Any = object()
+
+
+class Context:
+    """What a condition can see while a rule is being decided for one customer at one time."""
+
+    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "zone")
+
+    def __init__(self, time, fields, profile, tier, balance, history, zone):  # type: ignore[no-untyped-def]
+        self.time = time
+        self.fields = fields
+        self.profile = profile
+        self.tier = tier
+        self.balance = balance
+        self.history = history  # rewardlang.state.History: spend and counts over windows
+        self.zone = zone
+
+
+@attrs.frozen
+class EffectPlan:
+    kind: str  # points | rate | free_item | voucher | message
+    points: Decimal = Decimal(0)
+    per: Decimal = Decimal(1)
+    field: str = "amount"
+    item: str | None = None
+    quantity: int = 1
+    name: str = ""
+
+
+@attrs.frozen
+class RulePlan:
+    index: int
+    name: str
+    trigger: str  # event | first | count | field_sum | spend | birthday | tier_change | inactive | convert
+    events: frozenset[str]
+    where: Predicate | None
+    guards: tuple[tuple[str, Predicate], ...]  # (what the guard is, for explain), predicate
+    step: Decimal
+    field: str | None
+    tier_to: str | None
+    inactive: tuple[int, str] | None
+    limits: tuple[tuple[int, str | None], ...]
+    caps: tuple[tuple[int, str], ...]
+    suppresses: tuple[int, ...]
+    effect: EffectPlan
+    node: ast.Rule
+
+
+@attrs.frozen
+class TierPlan:
+    name: str
+    condition: Predicate
+    kept_for: tuple[int, str] | None
+    windows: tuple[tuple[int, str], ...]  # durations of the windows its condition reads
+
+
+@attrs.frozen
+class Plan:
+    program: Program
+    zone: Any
+    rules: tuple[RulePlan, ...]
+    by_event: Mapping[str, tuple[RulePlan, ...]]
+    birthday_rules: tuple[RulePlan, ...]
+    tier_change_rules: tuple[RulePlan, ...]
+    inactive_rules: tuple[RulePlan, ...]
+    convert_rules: tuple[RulePlan, ...]
+    spend_rules: tuple[RulePlan, ...]
+    suppression_order: tuple[int, ...]
+    tiers: tuple[TierPlan, ...]
+    spend_events: frozenset[str]
+    window_events: frozenset[str]  # event types whose window exits re-evaluate tiers
+    expiry: tuple[int, str] | None
+    expire_without_activity: bool
+    pending: tuple[int, str] | None
+    refund_window: tuple[int, str]
+    rounding: str
+    notifications: tuple[tuple[str, tuple[int, str]], ...]
+    max_window: tuple[int, str] | None  # the longest `in last D` window anywhere in the programme
+    interpreted: bool
+
+
+def duration(node: ast.Duration) -> tuple[int, str]:
+    return (int(node.count), node.unit)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# ---------------------------------------------------------------------------- conditions
+
+
+def literal(node: ast.Value) -> Any:
+    if isinstance(node, ast.Number):
+        return node.value
+    if isinstance(node, ast.Money):
+        return node.amount
+    if isinstance(node, ast.Text):
+        return nfc(node.value)
+    if isinstance(node, ast.DateLit):
+        return node.date
+    if isinstance(node, ast.Word):
+        return node.name
+    if isinstance(node, ast.Bool):
+        return node.value
+    raise TypeError(node)
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "is": operator.eq,
+    "!=": operator.ne,
+    "is not": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class ConditionCompiler:
+    """Builds closures for conditions; one per plan (it holds the programme's zone)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.zone = localtime.zone(program.timezone)
+
+    def operand(self, node: ast.Operand) -> Callable[[Context], Any]:
+        if isinstance(node, ast.FieldRef):
+            name = node.name.text
+            return lambda ctx: ctx.fields.get(name, MISSING)
+        if isinstance(node, ast.CustomerFieldRef):
+            name = node.name.text
+            if name == "age" and "age" not in self.program.customer_fields:
+                zone = self.zone
+
+                def age(ctx: Context) -> Any:
+                    birthdate = ctx.profile.get("birthdate")
+                    if birthdate is None:
+                        return MISSING
+                    return Decimal(localtime.age(birthdate, ctx.time, zone))
+
+                return age
+            return lambda ctx: _present(ctx.profile.get(name, MISSING))
+        if isinstance(node, ast.TierRef):
+            return lambda ctx: ctx.tier
+        if isinstance(node, ast.BalanceRef):
+            return lambda ctx: Decimal(ctx.balance)
+        if isinstance(node, ast.SpendAggregate):
+            if node.window is None:
+                return lambda ctx: ctx.history.spend_total
+            count, unit = duration(node.window)
+            return lambda ctx: ctx.history.spend_since(localtime.subtract(ctx.time, count, unit, ctx.zone))
+        if isinstance(node, ast.CountAggregate):
+            event = self.program.event_of(node.event.text)
+            if node.window is None:
+                return lambda ctx: Decimal(ctx.history.count_total(event))
+            count, unit = duration(node.window)
+            return lambda ctx: Decimal(
+                ctx.history.count_since(event, localtime.subtract(ctx.time, count, unit, ctx.zone))
+            )
+        raise TypeError(node)
+
+    def condition(self, node: ast.Condition) -> Predicate:
+        if isinstance(node, ast.And):
+            parts = tuple(self.condition(item) for item in node.items)
+            return lambda ctx: all(p(ctx) for p in parts)
+        if isinstance(node, ast.Or):
+            parts = tuple(self.condition(item) for item in node.items)
+            return lambda ctx: any(p(ctx) for p in parts)
+        if isinstance(node, ast.Not):
+            inner = self.condition(node.item)
+            return lambda ctx: not inner(ctx)
+        if isinstance(node, ast.Group):
+            return self.condition(node.item)
+        left = self.operand(node.left)
+        tier_operand = isinstance(node.left, ast.TierRef)
+        if isinstance(node, ast.Compare):
+            op = _OPS[node.op]
+            right = literal(node.right)
+
+            def compare(ctx: Context) -> bool:
+                value = left(ctx)
+                if value is MISSING or (value is None and not tier_operand):
+                    return False
+                try:
+                    return bool(op(value, right))
+                except TypeError:
+                    return False
+
+            return compare
+        if isinstance(node, ast.InList):
+            values = frozenset(literal(v) for v in node.values)
+            negated = node.negated
+
+            def member(ctx: Context) -> bool:
+                value = left(ctx)
+                if value is MISSING or (value is None and not tier_operand):
+                    return False
+                return (value in values) != negated
+
+            return member
+        if isinstance(node, ast.Contains):
+            wanted = nfc(node.value.value)
+
+            def contains(ctx: Context) -> bool:
+                value = left(ctx)
+                return value is not MISSING and value is not None and wanted in value
+
+            return contains
+        if isinstance(node, ast.Between):
+            low, high = literal(node.low), literal(node.high)
+
+            def between(ctx: Context) -> bool:
+                value = left(ctx)
+                if value is MISSING or value is None:
+                    return False
+                try:
+                    return bool(low <= value <= high)
+                except TypeError:
+                    return False
+
+            return between
+        raise TypeError(node)
+
+
+def _present(value: Any) -> Any:
+    return MISSING if value is None else value
+
+
+# ---------------------------------------------------------------------------- rules
+
+
+def _trigger_kind(trigger: ast.Trigger) -> str:
+    return {
+        ast.EventTrigger: "event",
+        ast.FirstTrigger: "first",
+        ast.CountTrigger: "count",
+        ast.FieldSumTrigger: "field_sum",
+        ast.SpendTrigger: "spend",
+        ast.BirthdayTrigger: "birthday",
+        ast.TierChangeTrigger: "tier_change",
+        ast.InactiveTrigger: "inactive",
+        ast.ConvertTrigger: "convert",
+    }[type(trigger)]
+
+
+def _effect_plan(node: ast.Effect, event: str | None) -> EffectPlan:
+    if isinstance(node, ast.PointsEffect):
+        return EffectPlan("points", points=node.points.value)
+    if isinstance(node, ast.RateEffect):
+        field = node.field.text if node.field is not None else "amount"
+        return EffectPlan("rate", points=node.points.value, per=node.per.amount, field=field)
+    if isinstance(node, ast.FreeItemEffect):
+        quantity = int(node.quantity.value) if node.quantity is not None else 1
+        return EffectPlan("free_item", item=node.item if node.item is not None else event, quantity=quantity)
+    if isinstance(node, ast.VoucherEffect):
+        quantity = int(node.quantity.value) if node.quantity is not None else 1
+        return EffectPlan("voucher", quantity=quantity, name=node.voucher.value)
+    if isinstance(node, ast.MessageEffect):
+        return EffectPlan("message", name=node.template.value)
+    raise TypeError(node)
+
+
+def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
+    """Build the plan. ``interpreted`` swaps the closures for the tree-walking oracle."""
+    compiler: Any
+    if interpreted:
+        from rewardlang.interpreter import InterpretingCompiler
+
+        compiler = InterpretingCompiler(program)
+    else:
+        compiler = ConditionCompiler(program)
+    zone = localtime.zone(program.timezone)
+    segments = {name: compiler.condition(decl.condition) for name, decl in program.segments.items()}
+    tier_names = {t.name.text for t in program.tiers}
+    spend_events = frozenset(
+        name for name, fields in program.events.items() if any(f.name == "amount" and f.type == "money" for f in fields)
+    )
+    rules: list[RulePlan] = []
+    for index, node in enumerate(program.rules):
+        rules.append(_rule_plan(index, node, program, compiler, segments, tier_names, spend_events, zone))
+    by_event: dict[str, list[RulePlan]] = {}
+    for rule in rules:
+        if rule.trigger in ("event", "first", "count", "field_sum", "spend"):
+            for event in sorted(rule.events):
+                by_event.setdefault(event, []).append(rule)
+    tiers = tuple(
+        TierPlan(
+            t.name.text,
+            compiler.condition(t.condition),
+            duration(t.kept_for) if t.kept_for is not None else None,
+            tuple(sorted(_windows(t.condition))),
+        )
+        for t in program.tiers
+    )
+    window_events: set[str] = set()
+    for t in program.tiers:
+        window_events |= _window_events(t.condition, program, spend_events)
+    expiry = program.expiry
+    return Plan(
+        program=program,
+        zone=zone,
+        rules=tuple(rules),
+        by_event={k: tuple(v) for k, v in by_event.items()},
+        birthday_rules=tuple(r for r in rules if r.trigger == "birthday"),
+        tier_change_rules=tuple(r for r in rules if r.trigger == "tier_change"),
+        inactive_rules=tuple(r for r in rules if r.trigger == "inactive"),
+        convert_rules=tuple(r for r in rules if r.trigger == "convert"),
+        spend_rules=tuple(r for r in rules if r.trigger == "spend"),
+        suppression_order=_suppression_order(rules),
+        tiers=tiers,
+        spend_events=spend_events,
+        window_events=frozenset(window_events),
+        expiry=duration(expiry.after) if expiry is not None else None,
+        expire_without_activity=bool(expiry is not None and expiry.without_activity),
+        pending=duration(program.pending) if program.pending is not None else None,
+        refund_window=duration(program.refund_window),
+        rounding=program.rounding,
+        notifications=tuple((n.template.value, duration(n.before)) for n in program.notifications),
+        max_window=_longest(_windows(program.ruleset.statements)),
+        interpreted=interpreted,
+    )
+
+
+def _rule_plan(index, node, program, compiler, segments, tier_names, spend_events, zone) -> RulePlan:  # type: ignore[no-untyped-def]
+    trigger = node.trigger
+    kind = _trigger_kind(trigger)
+    events: frozenset[str] = frozenset()
+    where = None
+    step = Decimal(0)
+    field = None
+    if kind in ("event", "first", "count", "field_sum"):
+        events = frozenset({program.event_of(trigger.event.text)})
+        where = compiler.condition(trigger.where) if trigger.where is not None else None
+    if kind == "count":
+        step = trigger.count.value
+    elif kind == "field_sum":
+        step, field = trigger.step.value, trigger.field.text
+    elif kind == "spend":
+        step, events = trigger.step.amount, spend_events
+    elif kind == "convert":
+        step = trigger.points.value
+    guards: list[tuple[str, Predicate]] = []
+    limits: list[tuple[int, str | None]] = []
+    caps: list[tuple[int, str]] = []
+    suppresses: list[int] = []
+    for mod in node.modifiers:
+        text = printer.modifier(mod)
+        if isinstance(mod, ast.ForModifier):
+            guards.append((text, _for_guard(mod, segments, tier_names)))
+        elif isinstance(mod, ast.DateWindow):
+            start, end = mod.start.date, mod.end.date
+            guards.append((text, lambda ctx, s=start, e=end: localtime.in_date_window(ctx.time, s, e, ctx.zone)))
+        elif isinstance(mod, ast.WeekdayModifier):
+            days = frozenset(ast.WEEKDAYS.index(d) for d in mod.days)
+            guards.append((text, lambda ctx, d=days: localtime.weekday(ctx.time, ctx.zone) in d))
+        elif isinstance(mod, ast.TimeWindow):
+            start_t, end_t = mod.start.time, mod.end.time
+            guards.append(
+                (text, lambda ctx, s=start_t, e=end_t: localtime.in_time_window(ctx.time, s, e, ctx.zone))
+            )
+        elif isinstance(mod, ast.LimitModifier):
+            limits.append((int(mod.count.value), mod.period))
+        elif isinstance(mod, ast.OnceModifier):
+            limits.append((1, None))
+        elif isinstance(mod, ast.CapModifier):
+            caps.append((int(mod.points.value), mod.period))
+        elif isinstance(mod, ast.InsteadOf) and kind != "convert":
+            suppresses.extend(program.rule_names.index(r.value) for r in mod.rules)
+    event_name = next(iter(events)) if len(events) == 1 else None
+    return RulePlan(
+        index=index,
+        name=program.rule_names[index],
+        trigger=kind,
+        events=events,
+        where=where,
+        guards=tuple(guards),
+        step=step,
+        field=field,
+        tier_to=trigger.to.text if kind == "tier_change" and trigger.to is not None else None,
+        inactive=duration(trigger.duration) if kind == "inactive" else None,
+        limits=tuple(limits),
+        caps=tuple(caps),
+        suppresses=tuple(suppresses),
+        effect=_effect_plan(node.effect, event_name),
+        node=node,
+    )
+
+
+def _for_guard(mod: ast.ForModifier, segments: Mapping[str, Predicate], tiers: set[str]) -> Predicate:
+    tests: list[Predicate] = []
+    for name in mod.names:
+        if name.text in segments:
+            tests.append(segments[name.text])
+        else:
+            tests.append(lambda ctx, t=name.text: ctx.tier == t)
+    negated = mod.negated
+    return lambda ctx: any(t(ctx) for t in tests) != negated
+
+
+def _suppression_order(rules: list[RulePlan]) -> tuple[int, ...]:
+    """Rules ordered so that every rule comes after the rules that may suppress it."""
+    suppressors: dict[int, list[int]] = {r.index: [] for r in rules}
+    for rule in rules:
+        for target in rule.suppresses:
+            suppressors[target].append(rule.index)
+    order: list[int] = []
+    done: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in done:
+            return
+        done.add(i)
+        for s in suppressors[i]:
+            visit(s)
+        order.append(i)
+
+    for rule in rules:
+        visit(rule.index)
+    return tuple(order)
+
+
+def _walk(node: object):  # type: ignore[no-untyped-def]
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            yield from _walk(item)
+    elif attrs.has(type(node)) and not isinstance(node, ast.Span):
+        yield node
+        for f in attrs.fields(type(node)):
+            yield from _walk(getattr(node, f.name))
+
+
+def _windows(node_or_nodes: object) -> set[tuple[int, str]]:
+    found = set()
+    for node in _walk(node_or_nodes):
+        if isinstance(node, (ast.SpendAggregate, ast.CountAggregate)) and node.window is not None:
+            found.add(duration(node.window))
+    return found
+
+
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
+
+
+def _longest(windows: set[tuple[int, str]]) -> tuple[int, str] | None:
+    return max(windows, key=lambda w: w[0] * _UNIT_DAYS[w[1]], default=None)
+
+
+def _window_events(condition: ast.Condition, program: Program, spend_events: frozenset[str]) -> set[str]:
+    found: set[str] = set()
+    for node in _walk(condition):
+        if isinstance(node, ast.SpendAggregate) and node.window is not None:
+            found |= spend_events
+        elif isinstance(node, ast.CountAggregate) and node.window is not None:
+            found.add(program.event_of(node.event.text))
+    return found

@@ -1,0 +1,667 @@
+"""The kernel: one customer's events, in ``(time, id)`` order, folded into effects and a new state.
+
+Everything that applies rules goes through here — ``Engine.apply``/``run``/``advance``, and later
+the ``run`` command, ``simulate`` and distributed runs — so there is one implementation of
+LANGUAGE.md §4. Per event: (1) the scheduled items due by then; (2) the event's own built-in
+effect, then the rules in file order, each deciding on the state before the event; (3) history;
+(4) the tier, and the ``tier change`` rules; (5) the conversions.
+
+Decisions (why a rule fired, did not match, was outside its dates, skipped by a limit or
+suppressed) are recorded only when a ``trace`` list is passed: at no cost otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections.abc import Iterable
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+import attrs
+
+from rewardlang import localtime
+from rewardlang.compiler import Context, Plan, RulePlan
+from rewardlang.effects import Effect
+from rewardlang.events import Event, Rejection
+from rewardlang.state import (
+    BIRTHDAY,
+    EXPIRY,
+    INACTIVITY,
+    RELEASE,
+    REMINDER,
+    TIER,
+    Applied,
+    Award,
+    CustomerState,
+    Lot,
+)
+
+_ROUNDING = {"down": ROUND_FLOOR, "nearest": ROUND_HALF_UP, "up": ROUND_CEILING}
+_BUILTIN_TYPES = frozenset({"profile", "refund", "redeem", "adjust"})
+
+
+@attrs.frozen
+class Decision:
+    """Why a rule did or did not apply at one moment (for ``explain``)."""
+
+    time: dt.datetime
+    event: str | None
+    rule: str
+    outcome: str  # fired | no_match | outside | not_yet | used_up | skipped | suppressed
+    detail: str = ""
+
+
+@attrs.frozen
+class Outcome:
+    """What became of one input event."""
+
+    status: str  # applied | duplicate | rejected
+    effects: tuple[Effect, ...]
+    reason: str | None = None
+    code: str | None = None
+    event: str | None = None
+    customer: str | None = None
+
+
+class Kernel:
+    """Applies a plan to customer states. Holds no customer data itself."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.zone = plan.zone
+        self._suppressed_by: dict[int, tuple[int, ...]] = {}
+        for rule in plan.rules:
+            for target in rule.suppresses:
+                self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
+        windows = [w for t in plan.tiers for w in t.windows]
+        self._tier_windows = tuple(sorted(set(windows)))
+
+    # ------------------------------------------------------------------ entry points
+    def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
+        out: list[Effect] = []
+        if isinstance(item, Rejection):
+            if item.time is not None:
+                self._advance(state, item.time, out, trace)
+            return Outcome("rejected", tuple(out), item.reason, item.code, item.id, item.customer)
+        event = item
+        known = state.applied.get(event.id)
+        if known is not None:
+            if known.fingerprint == event.fingerprint:
+                return Outcome("duplicate", (), "duplicate", "duplicate", event.id, event.customer)
+            return Outcome("rejected", (), f"conflicting duplicate: event {event.id} was applied with other "
+                           "content", "conflicting_duplicate", event.id, event.customer)
+        if (state.clock is not None and event.time < state.clock) or (
+            state.last_time is not None and (event.time, event.id) <= (state.last_time, state.last_id or "")
+        ):
+            return Outcome("rejected", (), f"late: the customer's clock is at "
+                           f"{localtime.format_instant(state.clock or state.last_time)}",  # type: ignore[arg-type]
+                           "late", event.id, event.customer)
+        self._advance(state, event.time, out, trace)
+        problem = self._event(state, event, out, trace)
+        if problem is not None:
+            code, reason = problem
+            return Outcome("rejected", tuple(out), reason, code, event.id, event.customer)
+        return Outcome("applied", tuple(out), None, None, event.id, event.customer)
+
+    def advance(self, state: CustomerState, until: dt.datetime, trace: list[Decision] | None = None) -> list[Effect]:
+        """``--until``: fire what is due by ``until`` and move the clock there."""
+        out: list[Effect] = []
+        self._advance(state, until, out, trace)
+        return out
+
+    def fold(self, state: CustomerState, items: Iterable[Event | Rejection]) -> list[Outcome]:
+        """Apply a customer's items, which the caller has put in ``(time, id)`` order."""
+        return [self.apply(state, item) for item in items]
+
+    # ------------------------------------------------------------------ emitting
+    def _emit(self, state: CustomerState, out: list[Effect], time: dt.datetime, event: str | None,
+              rule: str | None, kind: str, values: tuple[tuple[str, Any], ...]) -> None:
+        state.seq += 1
+        out.append(Effect(time, state.customer, event, rule, kind, values, state.seq))
+
+    # ------------------------------------------------------------------ points and lots
+    def _credit(self, state: CustomerState, points: int, time: dt.datetime, source: str | None) -> int | None:
+        """Add available points; a debt is paid first; the rest becomes a lot. Returns the lot id."""
+        debt_paid = min(points, -state.balance) if state.balance < 0 else 0
+        state.balance += points
+        rest = points - debt_paid
+        if rest <= 0:
+            return None
+        expires = None
+        if self.plan.expiry is not None and not self.plan.expire_without_activity:
+            count, unit = self.plan.expiry
+            expires = localtime.add(time, count, unit, self.zone)
+        lot = Lot(state.new_id(), rest, time, expires, source)
+        state.lots.append(lot)
+        if expires is not None:
+            state.push(expires, EXPIRY, "expire", (lot.id,))
+            for n, (_, (count, unit)) in enumerate(self.plan.notifications):
+                remind = localtime.subtract(expires, count, unit, self.zone)
+                if remind >= time:
+                    state.push(remind, REMINDER, "remind", (n,))
+        return lot.id
+
+    def _debit(self, state: CustomerState, points: int, own_lot: int | None = None) -> None:
+        """Take points: from ``own_lot`` first, then the oldest lots, then make a debt."""
+        state.balance -= points
+        left = points
+        if own_lot is not None:
+            for lot in state.lots:
+                if lot.id == own_lot:
+                    take = min(left, lot.points)
+                    lot.points -= take
+                    left -= take
+                    break
+        for lot in state.lots:
+            if left <= 0:
+                break
+            take = min(left, lot.points)
+            lot.points -= take
+            left -= take
+        state.lots = [lot for lot in state.lots if lot.points > 0]
+
+    def _award(self, state: CustomerState, out: list[Effect], time: dt.datetime, event: str | None,
+               rule: RulePlan, points: int, *, pending: bool, record: Applied | None,
+               rate: Decimal | None = None, per: Decimal | None = None) -> None:
+        if points == 0:
+            return
+        if pending and self.plan.pending is not None:
+            count, unit = self.plan.pending
+            release = localtime.add(time, count, unit, self.zone)
+            self._emit(state, out, time, event, rule.name, "pending", (("pending", points),))
+            if record is not None:
+                award = Award(rule.name, rate, per, points, None, True, release)
+                record.awards.append(award)
+                state.push(release, RELEASE, "release", (event, len(record.awards) - 1))
+            return
+        lot = self._credit(state, points, time, event)
+        self._emit(state, out, time, event, rule.name, "points", (("points", points), ("balance", state.balance)))
+        if record is not None:
+            record.awards.append(Award(rule.name, rate, per, points, lot, False, None))
+
+    # ------------------------------------------------------------------ step 1: the schedule
+    def _advance(self, state: CustomerState, until: dt.datetime, out: list[Effect], trace: list[Decision] | None) -> None:
+        schedule = state.schedule
+        while schedule and schedule[0][0] <= until:
+            instant = schedule[0][0]
+            balance_before = state.balance
+            tier_due = False
+            while schedule and schedule[0][0] == instant:
+                _, order, _, kind, payload = heapq.heappop(schedule)
+                if order == TIER:
+                    tier_due = True
+                    continue
+                self._scheduled(state, instant, kind, payload, out, trace)
+            if tier_due:
+                self._tiers(state, instant, None, out, trace)
+            if state.balance > balance_before:
+                self._conversions(state, instant, None, out, trace)
+        if state.clock is None or until > state.clock:
+            state.clock = until
+        self._prune(state)
+
+    def _scheduled(self, state: CustomerState, instant: dt.datetime, kind: str, payload: tuple[Any, ...],
+                   out: list[Effect], trace: list[Decision] | None) -> None:
+        if kind == "release":
+            event_id, index = payload
+            record = state.applied.get(event_id)
+            if record is None:
+                return
+            award = record.awards[index]
+            if not award.pending:
+                return
+            award.pending = False
+            if award.standing > 0:
+                award.lot = self._credit(state, award.standing, instant, event_id)
+                self._emit(state, out, instant, None, award.rule, "points",
+                           (("points", award.standing), ("balance", state.balance), ("releases", event_id)))
+        elif kind == "expire":
+            (lot_id,) = payload
+            for lot in state.lots:
+                if lot.id == lot_id and lot.points > 0:
+                    self._expire(state, instant, [lot], out)
+                    break
+        elif kind == "expire_all":
+            if state.last_activity is None or self._activity_deadline(state) != instant:
+                return
+            self._expire(state, instant, list(state.lots), out)
+        elif kind == "remind":
+            self._remind(state, instant, payload[0], out)
+        elif kind == "birthday":
+            if state.birthday_due != instant:
+                return
+            birthdate = state.profile.get("birthdate")
+            year = localtime.local_date(instant, self.zone).year
+            if birthdate is not None and state.birthday_year != year:
+                state.birthday_year = year
+                self._fire_scheduled_rules(state, instant, self.plan.birthday_rules, out, trace)
+            if birthdate is not None:
+                state.birthday_due = localtime.next_birthday(instant, birthdate, self.zone)
+                state.push(state.birthday_due, BIRTHDAY, "birthday")
+        elif kind == "inactive":
+            (index,) = payload
+            rule = self.plan.rules[index]
+            count, unit = rule.inactive  # type: ignore[misc]
+            if state.last_activity is None or index in state.inactive_done:
+                return
+            if localtime.add(state.last_activity, count, unit, self.zone) != instant:
+                return
+            state.inactive_done.add(index)
+            self._fire_scheduled_rules(state, instant, (rule,), out, trace)
+
+    def _expire(self, state: CustomerState, instant: dt.datetime, lots: list[Lot], out: list[Effect]) -> None:
+        points = sum(lot.points for lot in lots if lot.points > 0)
+        if points <= 0:
+            return
+        ids = {lot.id for lot in lots}
+        state.lots = [lot for lot in state.lots if lot.id not in ids]
+        state.balance -= points
+        self._emit(state, out, instant, None, None, "expire", (("points", -points), ("balance", state.balance)))
+
+    def _activity_deadline(self, state: CustomerState) -> dt.datetime | None:
+        if self.plan.expiry is None or state.last_activity is None:
+            return None
+        count, unit = self.plan.expiry
+        return localtime.add(state.last_activity, count, unit, self.zone)
+
+    def _lot_expiry(self, state: CustomerState, lot: Lot) -> dt.datetime | None:
+        return self._activity_deadline(state) if self.plan.expire_without_activity else lot.expires
+
+    def _remind(self, state: CustomerState, instant: dt.datetime, n: int, out: list[Effect]) -> None:
+        template, (count, unit) = self.plan.notifications[n]
+        day = localtime.local_date(instant, self.zone).isoformat()
+        if (n, day) in state.reminders_sent:
+            return
+        expiring = 0
+        expires: dt.datetime | None = None
+        for lot in state.lots:
+            lot_expires = self._lot_expiry(state, lot)
+            if lot.points <= 0 or lot_expires is None or lot_expires <= instant:
+                continue
+            remind = localtime.subtract(lot_expires, count, unit, self.zone)
+            if localtime.local_date(remind, self.zone).isoformat() != day or remind < instant:
+                continue
+            expiring += lot.points
+            expires = lot_expires if expires is None or lot_expires < expires else expires
+        if expiring <= 0:
+            return
+        state.reminders_sent.add((n, day))
+        self._emit(state, out, instant, None, None, "message",
+                   (("message", template), ("expiring", expiring), ("expires", expires)))
+
+    def _fire_scheduled_rules(self, state: CustomerState, instant: dt.datetime, rules: Iterable[RulePlan],
+                              out: list[Effect], trace: list[Decision] | None, event: str | None = None) -> None:
+        """Birthday, inactivity and tier-change rules: guards and limits, then the effect at once."""
+        ctx = Context(instant, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+        for rule in rules:
+            if not self._guards(rule, ctx, event, trace):
+                continue
+            if self._allowed(state, rule, instant, 1, event, trace) == 0:
+                continue
+            self._record_firing(state, rule, instant, 1)
+            if trace is not None:
+                trace.append(Decision(instant, event, rule.name, "fired"))
+            self._apply_effect(state, rule, instant, event, {}, out, pending=False, record=None)
+
+    # ------------------------------------------------------------------ steps 2-5: an event
+    def _event(self, state: CustomerState, event: Event, out: list[Effect],
+               trace: list[Decision] | None) -> tuple[str, str] | None:
+        time = event.time
+        ctx = Context(time, event.fields, state.profile, state.tier, state.balance, state.history, self.zone)
+        record = Applied(event.fingerprint, time, event.type, _amount(event), Decimal(0), [], [])
+        # step 2a: the built-in effect comes first; a refusal rejects the event
+        if event.type in _BUILTIN_TYPES:
+            problem = self._builtin(state, event, out)
+            if problem is not None:
+                return problem
+        # step 2b: the rules, each deciding on the state before the event
+        rules = self.plan.by_event.get(event.type, ())
+        candidates: dict[int, int] = {}
+        for rule in rules:
+            firings = self._candidate(state, rule, ctx, event, record, trace)
+            if firings:
+                candidates[rule.index] = firings
+        firing: dict[int, int] = {}
+        for index in self.plan.suppression_order:
+            if index not in candidates:
+                continue
+            rule = self.plan.rules[index]
+            suppressor = next((s for s in self._suppressed_by.get(index, ()) if s in firing), None)
+            if suppressor is not None:
+                if trace is not None:
+                    trace.append(Decision(time, event.id, rule.name, "suppressed",
+                                          f'instead of it: "{self.plan.rules[suppressor].name}"'))
+                continue
+            allowed = self._allowed(state, rule, time, candidates[index], event.id, trace)
+            if allowed:
+                firing[index] = allowed
+        pending = event.type not in _BUILTIN_TYPES
+        for rule in rules:
+            times = firing.get(rule.index, 0)
+            for _ in range(times):
+                self._record_firing(state, rule, time, 1)
+                if trace is not None:
+                    trace.append(Decision(time, event.id, rule.name, "fired"))
+                self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending, record=record)
+        # step 3: history
+        state.history.entries.append([time, event.id, event.type, record.amount, True])
+        if event.type in self.plan.spend_events and record.amount is not None:
+            state.history.spend_total += record.amount
+        state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1
+        if event.type in self.plan.window_events:
+            for count, unit in self._tier_windows:
+                state.push(localtime.window_exit(time, count, unit, self.zone), TIER, "tier")
+        state.applied[event.id] = record
+        state.last_time, state.last_id = time, event.id
+        state.clock = time
+        self._activity(state, time)
+        # step 4: the tier; step 5: conversions
+        self._tiers(state, time, event.id, out, trace)
+        self._conversions(state, time, event.id, out, trace)
+        return None
+
+    def _activity(self, state: CustomerState, time: dt.datetime) -> None:
+        state.last_activity = time
+        state.inactive_done = set()
+        for rule in self.plan.inactive_rules:
+            count, unit = rule.inactive  # type: ignore[misc]
+            state.push(localtime.add(time, count, unit, self.zone), INACTIVITY, "inactive", (rule.index,))
+        if self.plan.expire_without_activity and state.lots:
+            deadline = self._activity_deadline(state)
+            assert deadline is not None
+            state.push(deadline, EXPIRY, "expire_all")
+            for n, (_, (count, unit)) in enumerate(self.plan.notifications):
+                remind = localtime.subtract(deadline, count, unit, self.zone)
+                if remind >= time:
+                    state.push(remind, REMINDER, "remind", (n,))
+
+    def _candidate(self, state: CustomerState, rule: RulePlan, ctx: Context, event: Event,
+                   record: Applied, trace: list[Decision] | None) -> int:
+        """How many firings this event earns the rule (0: none), counters updated."""
+        if rule.where is not None and not rule.where(ctx):
+            if trace is not None:
+                trace.append(Decision(ctx.time, event.id, rule.name, "no_match", "where"))
+            return 0
+        if not self._guards(rule, ctx, event.id, trace):
+            return 0
+        kind = rule.trigger
+        if kind == "event":
+            return 1
+        if kind == "first":
+            if rule.index in state.firsts:
+                if trace is not None:
+                    trace.append(Decision(ctx.time, event.id, rule.name, "used_up", "not the first"))
+                return 0
+            state.firsts.add(rule.index)
+            return 1
+        if kind == "count":
+            step = Decimal(1)
+        elif kind == "field_sum":
+            step = _number(event.fields.get(rule.field))  # type: ignore[arg-type]
+        else:  # spend
+            step = _number(event.fields.get("amount"))
+        counter = state.counters.setdefault(rule.index, [Decimal(0), 0])
+        counter[0] += step
+        record.counted.append([rule.index, step])
+        multiple = int((counter[0] / rule.step).to_integral_value(rounding=ROUND_FLOOR))
+        if multiple > counter[1]:
+            firings = multiple - counter[1]
+            counter[1] = multiple
+            return firings
+        if trace is not None:
+            trace.append(Decision(ctx.time, event.id, rule.name, "not_yet",
+                                  f"{counter[0]} of {rule.step * (counter[1] + 1)}"))
+        return 0
+
+    def _guards(self, rule: RulePlan, ctx: Context, event: str | None, trace: list[Decision] | None) -> bool:
+        for text, guard in rule.guards:
+            if not guard(ctx):
+                if trace is not None:
+                    trace.append(Decision(ctx.time, event, rule.name, "outside", text))
+                return False
+        return True
+
+    def _period(self, period: str | None, time: dt.datetime) -> str:
+        return "total" if period is None else localtime.period_key(time, period, self.zone)
+
+    def _allowed(self, state: CustomerState, rule: RulePlan, time: dt.datetime, wanted: int,
+                 event: str | None, trace: list[Decision] | None) -> int:
+        allowed = wanted
+        counts = state.limit_counts.get(rule.index, {})
+        for limit, period in rule.limits:
+            used = counts.get(self._period(period, time), 0)
+            allowed = min(allowed, max(limit - used, 0))
+        if allowed == 0 and trace is not None:
+            trace.append(Decision(time, event, rule.name, "skipped", "limit reached"))
+        return allowed
+
+    def _record_firing(self, state: CustomerState, rule: RulePlan, time: dt.datetime, times: int) -> None:
+        if not rule.limits:
+            return
+        counts = state.limit_counts.setdefault(rule.index, {})
+        for _, period in rule.limits:
+            key = self._period(period, time)
+            counts[key] = counts.get(key, 0) + times
+        keep = {self._period(p, time) for _, p in rule.limits}
+        for key in [k for k in counts if k not in keep]:
+            del counts[key]
+
+    def _cap(self, state: CustomerState, rule: RulePlan, time: dt.datetime, points: int) -> int:
+        if not rule.caps or points <= 0:
+            return points
+        caps = state.cap_points.setdefault(rule.index, {})
+        for cap, period in rule.caps:
+            points = min(points, max(cap - caps.get(self._period(period, time), 0), 0))
+        keep = {self._period(p, time) for _, p in rule.caps}
+        for key in [k for k in caps if k not in keep]:
+            del caps[key]
+        for _, period in rule.caps:
+            key = self._period(period, time)
+            caps[key] = caps.get(key, 0) + points
+        return points
+
+    def _rate_points(self, rate: Decimal, per: Decimal, amount: Decimal) -> int:
+        raw = rate * amount / per
+        return int(raw.to_integral_value(rounding=_ROUNDING[self.plan.rounding]))
+
+    def _apply_effect(self, state: CustomerState, rule: RulePlan, time: dt.datetime, event: str | None,
+                      fields: Any, out: list[Effect], *, pending: bool, record: Applied | None) -> None:
+        effect = rule.effect
+        if effect.kind == "points":
+            points = self._cap(state, rule, time, int(effect.points))
+            self._award(state, out, time, event, rule, points, pending=pending, record=record)
+        elif effect.kind == "rate":
+            amount = fields.get(effect.field)
+            points = self._rate_points(effect.points, effect.per, amount) if isinstance(amount, Decimal) else 0
+            points = self._cap(state, rule, time, points)
+            on_amount = effect.field == "amount"
+            self._award(state, out, time, event, rule, points, pending=pending, record=record,
+                        rate=effect.points if on_amount else None, per=effect.per if on_amount else None)
+        elif effect.kind == "free_item":
+            self._emit(state, out, time, event, rule.name, "free_item",
+                       (("item", effect.item), ("quantity", effect.quantity)))
+        elif effect.kind == "voucher":
+            self._emit(state, out, time, event, rule.name, "voucher",
+                       (("voucher", effect.name), ("quantity", effect.quantity)))
+        elif effect.kind == "message":
+            self._emit(state, out, time, event, rule.name, "message", (("message", effect.name),))
+
+    # ------------------------------------------------------------------ built-in events
+    def _builtin(self, state: CustomerState, event: Event, out: list[Effect]) -> tuple[str, str] | None:
+        fields = event.fields
+        if event.type == "profile":
+            for key, value in fields.items():
+                if value is None:
+                    state.profile.pop(key, None)
+                else:
+                    state.profile[key] = value
+            if "birthdate" in fields:
+                birthdate = fields["birthdate"]
+                if birthdate is None:
+                    state.birthday_due = None
+                else:
+                    state.birthday_due = localtime.next_birthday(event.time, birthdate, self.zone)
+                    state.push(state.birthday_due, BIRTHDAY, "birthday")
+            return None
+        if event.type == "adjust":
+            points = int(fields["points"])
+            if points > 0:
+                self._credit(state, points, event.time, event.id)
+            elif points < 0:
+                self._debit(state, -points)
+            if points:
+                self._emit(state, out, event.time, event.id, None, "points",
+                           (("points", points), ("balance", state.balance), ("reason", fields.get("reason"))))
+            return None
+        if event.type == "redeem":
+            name = fields["reward"]
+            reward = self.plan.program.rewards.get(name)
+            if reward is None:
+                return ("unknown_reward", f'there is no reward "{name}" in the catalogue')
+            cost = int(reward.cost.value)
+            if state.balance < cost:
+                return ("not_enough_points", f'"{name}" costs {cost} points and the balance is {state.balance}')
+            self._debit(state, cost)
+            self._emit(state, out, event.time, event.id, None, "redeem",
+                       (("reward", name), ("points", -cost), ("balance", state.balance)))
+            return None
+        return self._refund(state, event, out)
+
+    def _refund(self, state: CustomerState, event: Event, out: list[Effect]) -> tuple[str, str] | None:
+        fields = event.fields
+        target_id = fields["refunds"]
+        target = state.applied.get(target_id)
+        if target is None or target.type in _BUILTIN_TYPES:
+            return ("unknown_event", f"event {target_id} is not an applied event of this customer that can be "
+                    "refunded (unknown, built in, or older than the refund window)")
+        count, unit = self.plan.refund_window
+        if localtime.add(target.time, count, unit, self.zone) < event.time:
+            return ("refund_window", f"event {target_id} is older than the refund window")
+        asked = fields.get("amount")
+        if target.amount is None:
+            if target.refunded:
+                return ("refund_too_much", f"event {target_id} is already refunded")
+            if asked is not None:
+                return ("refund_too_much", f"event {target_id} has no amount to refund")
+            remaining_after, amount, full = Decimal(0), Decimal(0), True
+            target.refunded = Decimal(1)
+        else:
+            remaining = target.amount - target.refunded
+            amount = remaining if asked is None else asked
+            if amount > remaining or remaining <= 0:
+                return ("refund_too_much", f"the refund asks for {amount} and {remaining} remains of event {target_id}")
+            target.refunded += amount
+            remaining_after = target.amount - target.refunded
+            full = remaining_after == 0
+        for award in target.awards:
+            if award.standing <= 0:
+                continue
+            if award.rate is not None and award.per is not None and target.amount is not None:
+                keep = min(award.standing, self._rate_points(award.rate, award.per, remaining_after))
+                cut = award.standing - keep
+            else:
+                cut = award.standing if full else 0
+            if cut <= 0:
+                continue
+            award.standing -= cut
+            if award.pending:
+                self._emit(state, out, event.time, event.id, award.rule, "pending",
+                           (("pending", -cut), ("reverses", target_id)))
+            else:
+                self._debit(state, cut, award.lot)
+                self._emit(state, out, event.time, event.id, award.rule, "points",
+                           (("points", -cut), ("balance", state.balance), ("reverses", target_id)))
+        entry = state.history.find(target_id)
+        if entry is not None and entry[3] is not None and target.type in self.plan.spend_events:
+            entry[3] -= amount
+            state.history.spend_total -= amount
+        elif target.type in self.plan.spend_events and target.amount is not None:
+            state.history.spend_total -= amount
+        for counted in target.counted:
+            index, value = counted
+            rule = self.plan.rules[index]
+            if rule.trigger == "spend":
+                state.counters[index][0] -= amount
+            elif full and value:
+                state.counters[index][0] -= value
+                counted[1] = Decimal(0)
+        if full:
+            if entry is not None and entry[4]:
+                entry[4] = False
+            state.history.counts[target.type] = state.history.counts.get(target.type, 1) - 1
+        return None
+
+    # ------------------------------------------------------------------ tiers and conversions
+    def _tiers(self, state: CustomerState, time: dt.datetime, event: str | None, out: list[Effect],
+               trace: list[Decision] | None) -> None:
+        if not self.plan.tiers:
+            return
+        ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+        new: str | None = None
+        for tier in self.plan.tiers:
+            holds = tier.condition(ctx)
+            if tier.kept_for is not None:
+                if holds:
+                    state.tier_held[tier.name] = True
+                    state.tier_kept.pop(tier.name, None)
+                elif state.tier_held.get(tier.name):
+                    state.tier_held[tier.name] = False
+                    count, unit = tier.kept_for
+                    until = localtime.add(time, count, unit, self.zone)
+                    state.tier_kept[tier.name] = until
+                    state.push(until, TIER, "tier")
+                kept = state.tier_kept.get(tier.name)
+                if kept is not None and kept <= time:
+                    del state.tier_kept[tier.name]
+                    kept = None
+                holds = holds or kept is not None
+            if holds:
+                new = tier.name
+        if new == state.tier:
+            return
+        old, state.tier = state.tier, new
+        self._emit(state, out, time, event, None, "tier", (("from", old), ("to", new)))
+        rules = [r for r in self.plan.tier_change_rules if r.tier_to is None or r.tier_to == new]
+        self._fire_scheduled_rules(state, time, rules, out, trace, event)
+
+    def _conversions(self, state: CustomerState, time: dt.datetime, event: str | None, out: list[Effect],
+                     trace: list[Decision] | None) -> None:
+        for rule in self.plan.convert_rules:
+            cost = int(rule.step)
+            while state.balance >= cost:
+                ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+                if not self._guards(rule, ctx, event, trace) or not self._allowed(state, rule, time, 1, event, trace):
+                    break
+                self._record_firing(state, rule, time, 1)
+                self._debit(state, cost)
+                self._emit(state, out, time, event, rule.name, "points", (("points", -cost), ("balance", state.balance)))
+                self._apply_effect(state, rule, time, event, {}, out, pending=False, record=None)
+
+    # ------------------------------------------------------------------ forgetting
+    def _prune(self, state: CustomerState) -> None:
+        """Forget what no rule can need any more: events past the refund window, old history."""
+        if state.clock is None:
+            return
+        count, unit = self.plan.refund_window
+        horizon = localtime.subtract(state.clock, count, unit, self.zone)
+        old = [k for k, v in state.applied.items() if v.time < horizon and not any(a.pending for a in v.awards)]
+        for key in old:
+            del state.applied[key]
+        if self.plan.max_window is not None:
+            wcount, wunit = self.plan.max_window
+            state.history.prune(min(horizon, localtime.subtract(state.clock, wcount, wunit, self.zone)))
+        else:
+            state.history.prune(horizon)
+        if state.reminders_sent:
+            today = localtime.local_date(state.clock, self.zone).isoformat()
+            state.reminders_sent = {(n, d) for n, d in state.reminders_sent if d >= today}
+
+
+def _amount(event: Event) -> Decimal | None:
+    value = event.fields.get("amount")
+    return value if isinstance(value, Decimal) else None
+
+
+def _number(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(0)

@@ -645,8 +645,13 @@ class Kernel:
             return
         count, unit = self.plan.refund_window
         horizon = localtime.subtract(state.clock, count, unit, self.zone)
-        old = [k for k, v in state.applied.items() if v.time < horizon and not any(a.pending for a in v.awards)]
-        for key in old:
+        # applied events are kept in the order they were applied (time order): look at the
+        # oldest only, so that forgetting costs nothing while nothing is old enough
+        while state.applied:
+            key = next(iter(state.applied))
+            record = state.applied[key]
+            if record.time >= horizon or any(a.pending for a in record.awards):
+                break
             del state.applied[key]
         if self.plan.max_window is not None:
             wcount, wunit = self.plan.max_window

@@ -687,6 +687,9 @@ def _time(value: object) -> dt.datetime:
         if naive.tzinfo is None:
             raise _Bad("missing_offset", f"`time` is {shown}, which has no offset from UTC: add one, as in "
                        f"{_EXAMPLE_TIME}, or Z for UTC")
+        # well formed, with an offset, yet no instant: it falls outside datetime's range in UTC
+        raise _Bad("bad_time", f"`time` is {shown}, which is out of range: times must fall "
+                   f"in the years {MIN_YEAR}-{MAX_YEAR}")
     raise _Bad("bad_time", f"`time` is {shown}, which is not an ISO 8601 date and time: write one with its "
                f"offset from UTC, as in {_EXAMPLE_TIME}")
 

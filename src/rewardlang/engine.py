@@ -18,7 +18,7 @@ import attrs
 
 from rewardlang.compiler import Plan, compile_program
 from rewardlang.effects import Effect, canonical
-from rewardlang.events import Event, Rejection, Validator
+from rewardlang.events import Event, Rejection, Validator, fingerprint
 from rewardlang.kernel import Decision, Kernel, Outcome
 from rewardlang.localtime import format_instant, parse_instant
 from rewardlang.program import Program
@@ -106,23 +106,29 @@ class Engine:
     def run(self, events: Iterable[object], *, explain: bool = False) -> RunReport:
         outcomes: dict[int, InputOutcome] = {}
         per_customer: dict[str, list[tuple[Any, int, Event | Rejection]]] = {}
-        by_id: dict[tuple[str, str], list[tuple[int, Event]]] = {}
+        by_id: dict[tuple[str, str], list[tuple[int, Event | Rejection, str | None]]] = {}
         for index, raw in enumerate(events):
             item = self.validator.validate(raw)
-            if isinstance(item, Rejection) and (item.customer is None or item.time is None):
+            if item.customer is not None and item.id is not None:
+                # lines with one customer and id: one event if identical, all rejected if not
+                fingerprint_ = item.fingerprint if isinstance(item, Event) else fingerprint(raw)
+                by_id.setdefault((item.customer, item.id), []).append((index, item, fingerprint_))
+            elif isinstance(item, Rejection) and (item.customer is None or item.time is None):
                 outcomes[index] = InputOutcome(index, "rejected", item.reason, item.code, item.customer, item.id)
-            elif isinstance(item, Event):
-                by_id.setdefault((item.customer, item.id), []).append((index, item))
             else:
                 per_customer.setdefault(item.customer, []).append((_order(item), index, item))  # type: ignore[arg-type]
         for (customer, event_id), group in by_id.items():
-            first_index, first = group[0]
-            if all(e.fingerprint == first.fingerprint for _, e in group):
-                per_customer.setdefault(customer, []).append((_order(first), first_index, first))
-                for index, _ in group[1:]:
+            first_index, first, first_print = group[0]
+            if first_print is not None and all(p == first_print for _, _, p in group):
+                if isinstance(first, Rejection) and first.time is None:
+                    outcomes[first_index] = InputOutcome(first_index, "rejected", first.reason, first.code,
+                                                         customer, event_id)
+                else:
+                    per_customer.setdefault(customer, []).append((_order(first), first_index, first))
+                for index, _, _ in group[1:]:
                     outcomes[index] = InputOutcome(index, "duplicate", "duplicate", "duplicate", customer, event_id)
             else:
-                for index, _ in group:
+                for index, _, _ in group:
                     outcomes[index] = InputOutcome(
                         index, "rejected", f"conflicting duplicate: {len(group)} lines carry event {event_id} "
                         "with different content", "conflicting_duplicate", customer, event_id)

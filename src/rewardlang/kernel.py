@@ -136,11 +136,18 @@ class Kernel:
         state.lots.append(lot)
         if expires is not None:
             state.push(expires, EXPIRY, "expire", (lot.id,))
-            for n, (_, (count, unit)) in enumerate(self.plan.notifications):
-                remind = localtime.subtract(expires, count, unit, self.zone)
-                if remind >= time:
-                    state.push(remind, REMINDER, "remind", (n,))
+            self._schedule_reminders(state, expires, time)
+        elif self.plan.expire_without_activity:
+            deadline = self._activity_deadline(state)
+            if deadline is not None:
+                self._schedule_reminders(state, deadline, time)
         return lot.id
+
+    def _schedule_reminders(self, state: CustomerState, expires: dt.datetime, now: dt.datetime) -> None:
+        for n, (_, (count, unit)) in enumerate(self.plan.notifications):
+            remind = localtime.subtract(expires, count, unit, self.zone)
+            if remind >= now:
+                state.push(remind, REMINDER, "remind", (n,))
 
     def _debit(self, state: CustomerState, points: int, own_lot: int | None = None) -> None:
         """Take points: from ``own_lot`` first, then the oldest lots, then make a debt."""
@@ -310,12 +317,13 @@ class Kernel:
         time = event.time
         ctx = Context(time, event.fields, state.profile, state.tier, state.balance, state.history, self.zone)
         record = Applied(event.fingerprint, time, event.type, _amount(event), Decimal(0), [], [])
-        # step 2a: the built-in effect comes first; a refusal rejects the event
-        if event.type in _BUILTIN_TYPES:
-            problem = self._builtin(state, event, out)
+        builtin = event.type in _BUILTIN_TYPES
+        if builtin:  # a built-in event that cannot be applied rejects the event before anything
+            problem = self._builtin_problem(state, event)
             if problem is not None:
                 return problem
-        # step 2b: the rules, each deciding on the state before the event
+        # step 2: the rules decide on the state before the event (the profile and history as they
+        # were); then the built-in effect comes first in the ledger, the rules' effects after it
         rules = self.plan.by_event.get(event.type, ())
         candidates: dict[int, int] = {}
         for rule in rules:
@@ -336,7 +344,9 @@ class Kernel:
             allowed = self._allowed(state, rule, time, candidates[index], event.id, trace)
             if allowed:
                 firing[index] = allowed
-        pending = event.type not in _BUILTIN_TYPES
+        if builtin:
+            self._builtin(state, event, out)
+        pending = not builtin
         for rule in rules:
             times = firing.get(rule.index, 0)
             for _ in range(times):
@@ -345,9 +355,10 @@ class Kernel:
                     trace.append(Decision(time, event.id, rule.name, "fired"))
                 self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending, record=record)
         # step 3: history
-        state.history.entries.append([time, event.id, event.type, record.amount, True])
-        if event.type in self.plan.spend_events and record.amount is not None:
-            state.history.spend_total += record.amount
+        spend = record.amount if event.type in self.plan.spend_events else None
+        state.history.entries.append([time, event.id, event.type, spend, True])
+        if spend is not None:
+            state.history.spend_total += spend
         state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1
         if event.type in self.plan.window_events:
             for count, unit in self._tier_windows:
@@ -367,14 +378,12 @@ class Kernel:
         for rule in self.plan.inactive_rules:
             count, unit = rule.inactive  # type: ignore[misc]
             state.push(localtime.add(time, count, unit, self.zone), INACTIVITY, "inactive", (rule.index,))
-        if self.plan.expire_without_activity and state.lots:
+        if self.plan.expire_without_activity:
             deadline = self._activity_deadline(state)
             assert deadline is not None
-            state.push(deadline, EXPIRY, "expire_all")
-            for n, (_, (count, unit)) in enumerate(self.plan.notifications):
-                remind = localtime.subtract(deadline, count, unit, self.zone)
-                if remind >= time:
-                    state.push(remind, REMINDER, "remind", (n,))
+            state.push(deadline, EXPIRY, "expire_all")  # whatever lots there are by then
+            if state.lots:
+                self._schedule_reminders(state, deadline, time)
 
     def _candidate(self, state: CustomerState, rule: RulePlan, ctx: Context, event: Event,
                    record: Applied, trace: list[Decision] | None) -> int:
@@ -488,7 +497,42 @@ class Kernel:
             self._emit(state, out, time, event, rule.name, "message", (("message", effect.name),))
 
     # ------------------------------------------------------------------ built-in events
-    def _builtin(self, state: CustomerState, event: Event, out: list[Effect]) -> tuple[str, str] | None:
+    def _builtin_problem(self, state: CustomerState, event: Event) -> tuple[str, str] | None:
+        """Why a built-in event cannot be applied, or None; changes nothing."""
+        fields = event.fields
+        if event.type == "redeem":
+            name = fields["reward"]
+            reward = self.plan.program.rewards.get(name)
+            if reward is None:
+                return ("unknown_reward", f'there is no reward "{name}" in the catalogue')
+            cost = int(reward.cost.value)
+            if state.balance < cost:
+                return ("not_enough_points", f'"{name}" costs {cost} points and the balance is {state.balance}')
+        elif event.type == "refund":
+            target_id = fields["refunds"]
+            target = state.applied.get(target_id)
+            if target is None or target.type in _BUILTIN_TYPES:
+                return ("unknown_event", f"event {target_id} is not an applied event of this customer that can "
+                        "be refunded (unknown, built in, or older than the refund window)")
+            count, unit = self.plan.refund_window
+            if localtime.add(target.time, count, unit, self.zone) < event.time:
+                return ("refund_window", f"event {target_id} is older than the refund window")
+            asked = fields.get("amount")
+            if target.amount is None:
+                if target.refunded:
+                    return ("refund_too_much", f"event {target_id} is already refunded")
+                if asked is not None:
+                    return ("refund_too_much", f"event {target_id} has no amount to refund")
+            else:
+                remaining = target.amount - target.refunded
+                amount = remaining if asked is None else asked
+                if amount > remaining or remaining <= 0:
+                    return ("refund_too_much",
+                            f"the refund asks for {amount} and {remaining} remains of event {target_id}")
+        return None
+
+    def _builtin(self, state: CustomerState, event: Event, out: list[Effect]) -> None:
+        """The built-in event's own effect (``_builtin_problem`` has said it can be applied)."""
         fields = event.fields
         if event.type == "profile":
             for key, value in fields.items():
@@ -503,7 +547,7 @@ class Kernel:
                 else:
                     state.birthday_due = localtime.next_birthday(event.time, birthdate, self.zone)
                     state.push(state.birthday_due, BIRTHDAY, "birthday")
-            return None
+            return
         if event.type == "adjust":
             points = int(fields["points"])
             if points > 0:
@@ -513,44 +557,26 @@ class Kernel:
             if points:
                 self._emit(state, out, event.time, event.id, None, "points",
                            (("points", points), ("balance", state.balance), ("reason", fields.get("reason"))))
-            return None
+            return
         if event.type == "redeem":
             name = fields["reward"]
-            reward = self.plan.program.rewards.get(name)
-            if reward is None:
-                return ("unknown_reward", f'there is no reward "{name}" in the catalogue')
-            cost = int(reward.cost.value)
-            if state.balance < cost:
-                return ("not_enough_points", f'"{name}" costs {cost} points and the balance is {state.balance}')
+            cost = int(self.plan.program.rewards[name].cost.value)
             self._debit(state, cost)
             self._emit(state, out, event.time, event.id, None, "redeem",
                        (("reward", name), ("points", -cost), ("balance", state.balance)))
-            return None
-        return self._refund(state, event, out)
+            return
+        self._refund(state, event, out)
 
-    def _refund(self, state: CustomerState, event: Event, out: list[Effect]) -> tuple[str, str] | None:
+    def _refund(self, state: CustomerState, event: Event, out: list[Effect]) -> None:
         fields = event.fields
         target_id = fields["refunds"]
-        target = state.applied.get(target_id)
-        if target is None or target.type in _BUILTIN_TYPES:
-            return ("unknown_event", f"event {target_id} is not an applied event of this customer that can be "
-                    "refunded (unknown, built in, or older than the refund window)")
-        count, unit = self.plan.refund_window
-        if localtime.add(target.time, count, unit, self.zone) < event.time:
-            return ("refund_window", f"event {target_id} is older than the refund window")
+        target = state.applied[target_id]
         asked = fields.get("amount")
         if target.amount is None:
-            if target.refunded:
-                return ("refund_too_much", f"event {target_id} is already refunded")
-            if asked is not None:
-                return ("refund_too_much", f"event {target_id} has no amount to refund")
             remaining_after, amount, full = Decimal(0), Decimal(0), True
             target.refunded = Decimal(1)
         else:
-            remaining = target.amount - target.refunded
-            amount = remaining if asked is None else asked
-            if amount > remaining or remaining <= 0:
-                return ("refund_too_much", f"the refund asks for {amount} and {remaining} remains of event {target_id}")
+            amount = target.amount - target.refunded if asked is None else asked
             target.refunded += amount
             remaining_after = target.amount - target.refunded
             full = remaining_after == 0
@@ -590,7 +616,6 @@ class Kernel:
             if entry is not None and entry[4]:
                 entry[4] = False
             state.history.counts[target.type] = state.history.counts.get(target.type, 1) - 1
-        return None
 
     # ------------------------------------------------------------------ tiers and conversions
     def _tiers(self, state: CustomerState, time: dt.datetime, event: str | None, out: list[Effect],

@@ -674,9 +674,12 @@ def test_period_key_matches_local_date(zone_and_instant, period):
 def test_window_exit_is_the_first_moment_out(zone_and_instant, n, unit, fraction):
     tz, event = zone_and_instant
     leave = window_exit(event, n, unit, tz)
-    assert leave > event
+    # `leave == event` only where the window's start falls in a skipped local day (Pacific/Apia
+    # skipped 2011-12-30): it moves forward to the event itself, so the event is never inside
+    assert leave >= event
     assert subtract(leave, n, unit, tz) >= event  # out at `leave`
-    assert subtract(leave - dt.timedelta(microseconds=1), n, unit, tz) < event  # in just before
+    if leave > event:
+        assert subtract(leave - dt.timedelta(microseconds=1), n, unit, tz) < event  # in just before
     t = event + (leave - event) * fraction
     if t < leave:
         assert subtract(t, n, unit, tz) < event  # in all the way from the event to `leave`

@@ -118,3 +118,49 @@ def read(node: ast.Operand, ctx: Any, program: Program) -> Any:
             return Decimal(ctx.history.count_total(event))
         return Decimal(ctx.history.count_since(event, start))
     raise TypeError(node)
+
+
+def why_not(node: ast.Condition, ctx: Any, program: Program) -> str:
+    """Why a condition is false, in words with the values seen (``amount 249.00 is not >= 300 SEK``).
+
+    For ``and`` it is the first part that is false; for ``or`` every part, joined by ``and``; for
+    ``not X`` that X holds. Only called when a trace was asked for.
+    """
+    from rewardlang import printer
+
+    if isinstance(node, ast.Group):
+        return why_not(node.item, ctx, program)
+    if isinstance(node, ast.And):
+        for item in node.items:
+            if not evaluate(item, ctx, program):
+                return why_not(item, ctx, program)
+        return "the condition holds"
+    if isinstance(node, ast.Or):
+        return " and ".join(why_not(item, ctx, program) for item in node.items)
+    if isinstance(node, ast.Not):
+        return f"{printer.condition(node.item)} holds"
+    value = read(node.left, ctx, program)
+    shown = printer.operand(node.left)
+    if value is _ABSENT or (value is None and not isinstance(node.left, ast.TierRef)):
+        return f"{shown} is missing"
+    seen = _show(value)
+    if isinstance(node, ast.Compare):
+        return f"{shown} {seen} is not {node.op} {printer.value(node.right)}"
+    if isinstance(node, ast.InList):
+        word = "is in" if node.negated else "is not in"
+        return f"{shown} {seen} {word} [{', '.join(printer.value(v) for v in node.values)}]"
+    if isinstance(node, ast.Contains):
+        return f"{shown} {seen} does not contain {printer.value(node.value)}"
+    if isinstance(node, ast.Between):
+        return f"{shown} {seen} is not between {printer.value(node.low)} and {printer.value(node.high)}"
+    return printer.condition(node)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)

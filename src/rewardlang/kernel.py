@@ -24,6 +24,7 @@ from rewardlang import localtime
 from rewardlang.compiler import Context, Plan, RulePlan
 from rewardlang.effects import Effect
 from rewardlang.events import Event, Rejection
+from rewardlang.interpreter import why_not
 from rewardlang.state import (
     BIRTHDAY,
     EXPIRY,
@@ -390,7 +391,9 @@ class Kernel:
         """How many firings this event earns the rule (0: none), counters updated."""
         if rule.where is not None and not rule.where(ctx):
             if trace is not None:
-                trace.append(Decision(ctx.time, event.id, rule.name, "no_match", "where"))
+                where = rule.node.trigger.where  # type: ignore[union-attr]
+                trace.append(Decision(ctx.time, event.id, rule.name, "no_match",
+                                      why_not(where, ctx, self.plan.program)))
             return 0
         if not self._guards(rule, ctx, event.id, trace):
             return 0

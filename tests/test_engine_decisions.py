@@ -50,3 +50,18 @@ def test_each_rule_says_why():
 def test_no_decisions_unless_asked():
     report = Engine(rewardlang.loads(RULESET)).run([_purchase("e1", "2026-01-01T10:00:00Z", "249.00")])
     assert report.decisions == ()
+
+
+def test_a_repeat_older_than_the_refund_window_is_late_even_if_still_remembered():
+    """Ids are remembered for the refund window: past it, a repeat is late, not a duplicate, even
+    when the engine still holds the event (here its award is pending longer than the window)."""
+    program = rewardlang.loads(
+        "event review\nrefunds accepted within 30 days\npoints pending for 60 days\nreview earns 5 points\n"
+    )
+    first = {"id": "r1", "type": "review", "customer": "c1", "time": "2026-01-01T10:00:00Z"}
+    later = {"id": "r2", "type": "review", "customer": "c1", "time": "2026-02-15T10:00:00Z"}
+    engine = Engine(program)
+    engine.run([first, later])
+    assert "r1" in engine.states["c1"].applied  # kept: its award is still pending
+    again = engine.apply(dict(first))
+    assert (again.status, again.code) == ("rejected", "late")

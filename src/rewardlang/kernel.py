@@ -87,6 +87,8 @@ class Kernel:
             return Outcome("rejected", tuple(out), item.reason, item.code, item.id, item.customer)
         event = item
         known = state.applied.get(event.id)
+        if known is not None and state.clock is not None and self._forgotten(known.time, state.clock):
+            known = None  # ids are remembered for the refund window only, however long we keep them
         if known is not None:
             if known.fingerprint == event.fingerprint:
                 return Outcome("duplicate", (), "duplicate", "duplicate", event.id, event.customer)
@@ -667,6 +669,11 @@ class Kernel:
                 self._apply_effect(state, rule, time, event, {}, out, pending=False, record=None)
 
     # ------------------------------------------------------------------ forgetting
+    def _forgotten(self, time: dt.datetime, clock: dt.datetime) -> bool:
+        """Is an event at ``time`` older than the refund window, seen from ``clock``?"""
+        count, unit = self.plan.refund_window
+        return time < localtime.subtract(clock, count, unit, self.zone)
+
     def _prune(self, state: CustomerState) -> None:
         """Forget what no rule can need any more: events past the refund window, old history."""
         if state.clock is None:

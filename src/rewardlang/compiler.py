@@ -27,7 +27,7 @@ MISSING: Any = object()
 class Context:
     """What a condition can see while a rule is being decided for one customer at one time."""
 
-    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "zone")
+    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "zone", "starts")
 
     def __init__(self, time, fields, profile, tier, balance, history, zone):  # type: ignore[no-untyped-def]
         self.time = time
@@ -37,6 +37,14 @@ class Context:
         self.balance = balance
         self.history = history  # rewardlang.state.History: spend and counts over windows
         self.zone = zone
+        self.starts: dict[tuple[int, str], Any] = {}  # window starts, computed once per context
+
+    def window_start(self, count: int, unit: str) -> Any:
+        key = (count, unit)
+        start = self.starts.get(key)
+        if start is None:
+            start = self.starts[key] = localtime.subtract(self.time, count, unit, self.zone)
+        return start
 
 
 @attrs.frozen
@@ -173,15 +181,13 @@ class ConditionCompiler:
             if node.window is None:
                 return lambda ctx: ctx.history.spend_total
             count, unit = duration(node.window)
-            return lambda ctx: ctx.history.spend_since(localtime.subtract(ctx.time, count, unit, ctx.zone))
+            return lambda ctx: ctx.history.spend_since(ctx.window_start(count, unit))
         if isinstance(node, ast.CountAggregate):
             event = self.program.event_of(node.event.text)
             if node.window is None:
                 return lambda ctx: Decimal(ctx.history.count_total(event))
             count, unit = duration(node.window)
-            return lambda ctx: Decimal(
-                ctx.history.count_since(event, localtime.subtract(ctx.time, count, unit, ctx.zone))
-            )
+            return lambda ctx: Decimal(ctx.history.count_since(event, ctx.window_start(count, unit)))
         raise TypeError(node)
 
     def condition(self, node: ast.Condition) -> Predicate:

@@ -77,6 +77,8 @@ class Kernel:
                 self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
+        kept = [plan.refund_window] + ([plan.max_window] if plan.max_window is not None else [])
+        self._keep_at_least = min(_at_least(count, unit) for count, unit in kept)
 
     # ------------------------------------------------------------------ entry points
     def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
@@ -675,8 +677,20 @@ class Kernel:
         return time < localtime.subtract(clock, count, unit, self.zone)
 
     def _prune(self, state: CustomerState) -> None:
-        """Forget what no rule can need any more: events past the refund window, old history."""
+        """Forget what no rule can need any more: events past the refund window, old history.
+
+        A plain-timedelta lower bound of the windows skips the calendar arithmetic while nothing
+        can be old enough (forgetting is only an economy: no outcome depends on when it happens).
+        """
         if state.clock is None:
+            return
+        oldest = None
+        if state.applied:
+            oldest = state.applied[next(iter(state.applied))].time
+        if state.history.entries:
+            first = state.history.entries[0][0]
+            oldest = first if oldest is None or first < oldest else oldest
+        if oldest is None or state.clock - oldest < self._keep_at_least:
             return
         count, unit = self.plan.refund_window
         horizon = localtime.subtract(state.clock, count, unit, self.zone)
@@ -696,6 +710,14 @@ class Kernel:
         if state.reminders_sent:
             today = localtime.local_date(state.clock, self.zone).isoformat()
             state.reminders_sent = {(n, d) for n, d in state.reminders_sent if d >= today}
+
+
+_MIN_DAYS = {"day": 1, "week": 7, "month": 28, "year": 365}
+
+
+def _at_least(count: int, unit: str) -> dt.timedelta:
+    """A span no calendar duration of ``count`` ``unit`` is shorter than (a day's slack for DST)."""
+    return dt.timedelta(days=max(count * _MIN_DAYS[unit] - 1, 0))
 
 
 def _amount(event: Event) -> Decimal | None:

@@ -128,10 +128,14 @@ class Engine:
                 for index, _, _ in group[1:]:
                     outcomes[index] = InputOutcome(index, "duplicate", "duplicate", "duplicate", customer, event_id)
             else:
-                for index, _, _ in group:
-                    outcomes[index] = InputOutcome(
-                        index, "rejected", f"conflicting duplicate: {len(group)} lines carry event {event_id} "
-                        "with different content", "conflicting_duplicate", customer, event_id)
+                reason = (f"conflicting duplicate: {len(group)} lines carry event {event_id} with different "
+                          "content")
+                for index, item, _ in group:
+                    rejection = Rejection(reason, "conflicting_duplicate", event_id, customer, item.time)
+                    if item.time is None:
+                        outcomes[index] = InputOutcome(index, "rejected", reason, rejection.code, customer, event_id)
+                    else:  # a rejected event still fires what is due and moves its customer's clock
+                        per_customer.setdefault(customer, []).append((_order(rejection), index, rejection))
         effects: list[Effect] = []
         decisions: list[Decision] | None = [] if explain else None
         for customer in sorted(per_customer):

@@ -94,8 +94,9 @@ class Kernel:
         if known is not None:
             if known.fingerprint == event.fingerprint:
                 return Outcome("duplicate", (), "duplicate", "duplicate", event.id, event.customer)
-            return Outcome("rejected", (), f"conflicting duplicate: event {event.id} was applied with other "
-                           "content", "conflicting_duplicate", event.id, event.customer)
+            self._advance(state, event.time, out, trace)  # rejected: step 1 still runs
+            return Outcome("rejected", tuple(out), f"conflicting duplicate: event {event.id} was applied with "
+                           "other content", "conflicting_duplicate", event.id, event.customer)
         if (state.clock is not None and event.time < state.clock) or (
             state.last_time is not None and (event.time, event.id) <= (state.last_time, state.last_id or "")
         ):

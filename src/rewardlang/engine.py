@@ -119,7 +119,7 @@ class Engine:
                 per_customer.setdefault(item.customer, []).append((_order(item), index, item))  # type: ignore[arg-type]
         for (customer, event_id), group in by_id.items():
             first_index, first, first_print = group[0]
-            if first_print is not None and all(p == first_print for _, _, p in group):
+            if len(group) == 1 or (first_print is not None and all(p == first_print for _, _, p in group)):
                 if isinstance(first, Rejection) and first.time is None:
                     outcomes[first_index] = InputOutcome(first_index, "rejected", first.reason, first.code,
                                                          customer, event_id)

@@ -659,6 +659,8 @@ def test_random_rulesets_keep_the_invariants(data):
     cuts = data.draw(cut_points(events), label="cuts")
     check_chunking(program, events, cuts, until, data.draw(st.booleans()))
     check_replay(program, events, data.draw(st.lists(st.integers(0, 1000), max_size=3)))
+    refunded, type_, remaining = data.draw(refunded_purchases(catalogue(program)), label="refunds")
+    check_refunds(program, refunded, type_, remaining)
 
 
 # ---------------------------------------------------------------------------- minimal repros

@@ -28,7 +28,7 @@ import attrs
 from hypothesis import strategies as st
 
 import rewardlang
-from rewardlang import ast
+from rewardlang import ast, localtime
 from rewardlang.program import Program
 
 UTC = dt.timezone.utc
@@ -82,7 +82,8 @@ class Catalogue:
     def __init__(self, *, program: Program, events: tuple[tuple[str, tuple[Any, ...]], ...],
                  customer_fields: tuple[Any, ...], texts: dict[str, tuple[str, ...]],
                  numbers: dict[str, tuple[Decimal, ...]], moneys: tuple[Decimal, ...], rewards: tuple[str, ...],
-                 anchors: tuple[dt.datetime, ...], amount_events: tuple[str, ...], currency: str | None) -> None:
+                 anchors: tuple[dt.datetime, ...], amount_events: tuple[str, ...], currency: str | None,
+                 durations: tuple[tuple[int, str], ...]) -> None:
         self.program = program
         self.events = events  # declared: (name, fields)
         self.customer_fields = customer_fields
@@ -93,6 +94,8 @@ class Catalogue:
         self.anchors = anchors  # instants near the ruleset's own date windows
         self.amount_events = amount_events  # declared events with an `amount money` field
         self.currency = currency
+        self.durations = durations  # every duration of the ruleset, the refund window's too
+        self.zone = localtime.zone(program.timezone)
 
     def __repr__(self) -> str:
         return f"catalogue({self.program.filename!r})"
@@ -134,7 +137,11 @@ def _catalogue(program: Program) -> Catalogue:
     numbers: dict[str, set[Decimal]] = {}
     moneys: set[Decimal] = set()
     anchors: set[dt.datetime] = set()
+    window = program.refund_window
+    durations: set[tuple[int, str]] = {(int(window.count), window.unit)}
     for node in _walk(program.ruleset.statements):
+        if isinstance(node, ast.Duration) and node.count == node.count.to_integral_value() and 0 < node.count < 100:
+            durations.add((int(node.count), node.unit))
         if isinstance(node, ast.Money):
             moneys.add(node.amount)
         if isinstance(node, ast.DateWindow):
@@ -172,6 +179,7 @@ def _catalogue(program: Program) -> Catalogue:
         anchors=tuple(sorted(anchors)),
         amount_events=tuple(n for n, fs in events if any(f.name == "amount" and f.type == "money" for f in fs)),
         currency=program.currency,
+        durations=tuple(sorted(durations)),
     )
 
 
@@ -196,8 +204,21 @@ def anchors(draw: st.DrawFn, cat: Catalogue | None = None) -> dt.datetime:
     return START + dt.timedelta(seconds=draw(_ANY_SECOND))
 
 
-def draw_near(draw: st.DrawFn, anchor: dt.datetime) -> dt.datetime:
-    """An instant at or after ``anchor``: often exactly it, often close, sometimes far."""
+_CALENDAR = st.sampled_from([False] * 3 + [True])
+_EDGE = st.sampled_from([0, 0, -1, 1])  # seconds
+
+
+def draw_near(draw: st.DrawFn, anchor: dt.datetime, cat: Catalogue | None = None) -> dt.datetime:
+    """An instant at or after ``anchor``: often exactly it, often close, sometimes far; and, for a
+    programme, often exactly one of its durations later in its calendar (or a second either
+    side): where a release, an expiry, a reminder, a refund window, a tier window, `kept for` or
+    `inactive for` falls due, so that events tie with scheduled items."""
+    if cat is not None and cat.durations and draw(_CALENDAR):
+        count, unit = draw(_strategies(cat).duration)
+        due = localtime.add(anchor, count, unit, cat.zone)
+        if draw(st.booleans()):
+            due = localtime.window_exit(anchor, count, unit, cat.zone)
+        return due + dt.timedelta(seconds=draw(_EDGE))
     return anchor + dt.timedelta(seconds=draw(_OFFSET), microseconds=draw(_FRACTION))
 
 
@@ -223,9 +244,8 @@ def time_texts(draw: st.DrawFn, instant: dt.datetime) -> str:
 
 
 def instant_of(raw: object) -> dt.datetime | None:
-    from rewardlang.localtime import parse_instant
-
-    return parse_instant(raw.get("time")) if isinstance(raw, dict) else None
+    """The instant a raw line's ``time`` names, if it names one."""
+    return localtime.parse_instant(raw.get("time")) if isinstance(raw, dict) else None
 
 
 # ---------------------------------------------------------------------------- values
@@ -296,6 +316,7 @@ class _Strategies:
     bodies: dict[str, st.SearchStrategy[dict[str, object]]] = attrs.Factory(dict)
     anchor: st.SearchStrategy[dt.datetime] = st.nothing()
     declared_type: st.SearchStrategy[str] = st.nothing()
+    duration: st.SearchStrategy[tuple[int, str]] = st.nothing()
 
     def value(self, field: Any) -> st.SearchStrategy[object]:
         key = (field.name, field.type)
@@ -351,7 +372,8 @@ def _strategies(cat: Catalogue) -> _Strategies:
         weighted = [n for n, _ in cat.events] + list(cat.amount_events) * 2
         found = _STRATEGIES[id(cat)] = _Strategies(
             cat, anchor=st.sampled_from(_INTERESTING + cat.anchors),
-            declared_type=st.sampled_from(weighted) if weighted else st.nothing())
+            declared_type=st.sampled_from(weighted) if weighted else st.nothing(),
+            duration=st.sampled_from(cat.durations) if cat.durations else st.nothing())
     return found
 
 
@@ -430,7 +452,12 @@ def _refund(draw: st.DrawFn, b: _Builder, customer: str, instant: dt.datetime) -
     choice = draw(st.integers(0, 9))
     if own and choice < 8:
         _, target, when, amount = draw(st.sampled_from(own))
-        instant = when + dt.timedelta(seconds=draw(_REFUND_DELAY))
+        if draw(_CALENDAR):  # at the end of the refund window, or a second either side
+            window = b.cat.program.refund_window
+            instant = localtime.add(when, int(window.count), window.unit, b.cat.zone)
+            instant += dt.timedelta(seconds=draw(_EDGE))
+        else:
+            instant = when + dt.timedelta(seconds=draw(_REFUND_DELAY))
         raw = _base(draw, b, "refund", customer, instant)
         raw["refunds"] = target
         how = draw(st.integers(0, 5))
@@ -561,7 +588,7 @@ def event_streams(draw: st.DrawFn, program: Program | Catalogue, *, max_size: in
                                for anchor in points])
     for _ in range(n):
         kind, customer, anchor = draw(choices)
-        instant = draw_near(draw, anchor)
+        instant = draw_near(draw, anchor, cat)
         raw: object
         if kind == "declared":
             raw = _declared(draw, b, customer, instant)
@@ -656,7 +683,8 @@ _SETTINGS = (
     "rounding nearest", "rounding up", "rounding down",
 )
 _TIERS = (
-    "tier silver = spend in last 6 months >= 1000 SEK\ntier gold = spend in last 3 months >= 3000 SEK, kept for 2 months",
+    "tier silver = spend in last 6 months >= 1000 SEK\n"
+    "tier gold = spend in last 3 months >= 3000 SEK, kept for 2 months",
     "tier silver = count of purchases in last 1 month >= 3\ntier gold = count of purchases in last 14 days >= 5",
     "tier gold = spend in total >= 2000 SEK or balance >= 800",
     'tier gold = customer.city is "Göteborg"',
@@ -691,12 +719,18 @@ _RULES = (
 )
 
 
+def _setting_kind(setting: str) -> str:
+    """Each setting at most once: `points expire`, `points pending`, `refunds`, `rounding`."""
+    words = setting.split()
+    return words[1] if words[0] == "points" else words[0]
+
+
 @st.composite
 def random_rulesets(draw: st.DrawFn) -> str:
     """The text of a small programme made of a random choice of settings, tiers and rule lines; every
     combination checks (rules named by ``instead of`` are kept when a rule names them)."""
     zone = draw(st.sampled_from(["Europe/Stockholm", "UTC", "America/New_York"]))
-    settings = draw(st.lists(st.sampled_from(_SETTINGS), max_size=3, unique_by=lambda s: s.split()[1] if s.startswith("points") else s.split()[0]))
+    settings = draw(st.lists(st.sampled_from(_SETTINGS), max_size=3, unique_by=_setting_kind))
     if any("expire" in s for s in settings) and draw(st.booleans()):
         settings.append('notify "expiring" 10 days before points expire')
     tiers = draw(st.sampled_from(_TIERS))

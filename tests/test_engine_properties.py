@@ -11,13 +11,21 @@
 6. the compiled closures and the tree-walking interpreter give the same results;
 7. no input at all makes ``run`` or ``apply`` raise, and every input has an outcome;
 8. every ledger line starts with time, customer, event, rule, kind, has the keys of its kind in
-   the order of §5, and the ledger is in the canonical order.
+   the order of §5, and the ledger is in the canonical order (checked with 4 and with 9);
+9. the rules' modifiers hold in the ledger (§2.3): limits, caps, `first`, date, weekday and time
+   windows, `for TIER`, `instead of`, tier changes, birthdays, reminders.
+
+Besides: a batch of one line is that line applied; a run without repeated ids is its lines
+applied one by one in (time, id) order; lots are FIFO and none outlives its expiry; an
+unconditional conversion leaves no balance it could convert; small random rulesets keep all of
+it; and the evaluator bugs found are kept as minimal repros at the end of the file.
 
 The streams come from ``tests/event_strategies.py``; the hypothesis profiles from conftest.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import re
@@ -31,7 +39,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rewardlang
-from rewardlang import localtime
+from rewardlang import ast, localtime
 from rewardlang.effects import canonical
 from rewardlang.engine import Engine, RunReport
 from rewardlang.localtime import parse_instant
@@ -207,7 +215,7 @@ def _group_spans(events: list[object]) -> list[tuple[dt.datetime, dt.datetime]]:
 
 
 @st.composite
-def cut_points(draw, events: list[object]) -> list[dt.datetime]:
+def cut_points(draw, events: list[object], cat=None) -> list[dt.datetime]:
     """Points in time to cut a stream at. A cut never separates lines that carry one id of one
     customer (one run sees them together: identical ones are one event, differing ones are all
     rejected; in two runs the first would be applied and the second a conflicting duplicate)."""
@@ -218,6 +226,9 @@ def cut_points(draw, events: list[object]) -> list[dt.datetime]:
     for t in instants:
         candidates.update({t + dt.timedelta(microseconds=1), t + dt.timedelta(seconds=1),
                            t + dt.timedelta(days=draw(st.integers(1, 200)))})
+        if cat is not None and t.year >= 1900:  # where something falls due: releases, expiries...
+            for count, unit in cat.durations:
+                candidates.add(localtime.add(t, count, unit, cat.zone))
     spans = _group_spans(events)
     ok = sorted(c for c in candidates if not any(lo < c <= hi for lo, hi in spans))
     if not ok:
@@ -280,7 +291,7 @@ def check_chunking(program, events, cuts, until, advance_first) -> None:
 def test_runs_cut_at_points_in_time_give_the_lines_of_one_run(name, data):
     program = PROGRAMS[name]
     events = data.draw(event_streams(catalogue(program)), label="events")
-    cuts = data.draw(cut_points(events), label="cuts")
+    cuts = data.draw(cut_points(events, catalogue(program)), label="cuts")
     until = data.draw(horizons(events), label="until")
     advance_first = data.draw(st.booleans(), label="advance before the reload")
     check_chunking(program, events, cuts, until, advance_first)
@@ -334,11 +345,9 @@ def test_a_stream_applied_twice_is_applied_once(name, data):
 def check_balances(engine: Engine, effects) -> None:
     running: Counter[str] = Counter()
     pending: Counter[str] = Counter()
-    customers = set()
     for effect in effects:
         line = effect.to_dict()
         customer = line["customer"]
-        customers.add(customer)
         if line["kind"] in ("points", "expire", "redeem"):
             assert isinstance(line["points"], int) and line["points"] == effect.points
             running[customer] += line["points"]
@@ -628,16 +637,215 @@ def check_lines(effects) -> None:
         previous = key
 
 
+# ---------------------------------------------------------------------------- the rules' modifiers
+
+
+def _local(instant: dt.datetime, zone) -> dt.datetime:
+    return instant.astimezone(zone)
+
+
+def _period(instant: dt.datetime, period: str | None, zone) -> str:
+    """The local calendar period of an instant (computed here with zoneinfo, not localtime)."""
+    day = _local(instant, zone).date()
+    if period is None:
+        return "total"
+    if period == "day":
+        return day.isoformat()
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    return str(day.year)
+
+
+def _guard_holds(mod, instant: dt.datetime, zone) -> bool:
+    local = _local(instant, zone)
+    if isinstance(mod, ast.DateWindow):
+        return mod.start.date <= local.date() <= mod.end.date
+    if isinstance(mod, ast.WeekdayModifier):
+        return ast.WEEKDAYS[local.weekday()] in mod.days
+    if isinstance(mod, ast.TimeWindow):
+        start, end, now = mod.start.time, mod.end.time, local.time().replace(tzinfo=None)
+        return start <= now < end if start < end else (start <= now or now < end) if end < start else False
+    return True
+
+
+_ANY = "any tier change"
+
+
+def check_modifiers(engine: Engine, effects) -> None:
+    """What each rule's modifiers promise, seen in the ledger (LANGUAGE.md §2.3): limits and caps
+    per calendar period, `first`, date/weekday/time-of-day windows, `for TIER`, `instead of`; the
+    tier lines form a chain and `tier change` rules answer them; birthdays come at local
+    midnight, once a year; at most one reminder a day."""
+    plan = engine.plan
+    zone = localtime.zone(engine.program.timezone)
+    tiers = {t.name for t in plan.tiers}
+    rules = {r.name: r for r in plan.rules}
+    fired: dict[tuple[str, str], Counter] = defaultdict(Counter)  # (customer, rule) -> period -> firings
+    capped: dict[tuple[str, str], Counter] = defaultdict(Counter)  # (customer, rule) -> period -> points
+    on_event: dict[tuple[str, str], set[str]] = defaultdict(set)  # (customer, event) -> rules with lines
+    tier: dict[str, str | None] = {}
+    tier_lines: Counter = Counter()  # (customer, to) -> tier changes
+    answers: Counter = Counter()  # (customer, rule) -> lines of tier change rules
+    reminders: Counter = Counter()
+    birthdays: Counter = Counter()
+    balance: Counter = Counter()
+    notify = dict(plan.notifications)
+    for effect in effects:
+        line = effect.to_dict()
+        customer, instant = line["customer"], effect.time
+        if line["kind"] == "tier":
+            assert line["from"] == tier.get(customer), line
+            assert line["from"] != line["to"], line
+            tier[customer] = line["to"]
+            tier_lines[(customer, _ANY)] += 1
+            tier_lines[(customer, line["to"])] += 1
+            continue
+        if line["kind"] in ("points", "expire", "redeem"):
+            balance[customer] = line["balance"]
+        if line["kind"] in ("expire", "redeem"):
+            # only points there are can expire or be spent on a reward
+            assert line["points"] < 0 <= line["balance"], line
+        if line["kind"] == "message" and "expiring" in line:
+            # one reminder a day, about points there are, which expire after it, and it falls
+            # on the day that the notify's duration before their expiry falls on
+            assert 0 < line["expiring"] <= balance[customer], line
+            day = _local(instant, zone).date()
+            reminders[(customer, line["message"], day)] += 1
+            assert reminders[(customer, line["message"], day)] == 1, line
+            count, unit = notify[line["message"]]
+            expires = parse_instant(line["expires"])
+            due = localtime.subtract(expires, count, unit, zone)
+            assert instant <= due < expires and _local(due, zone).date() == day, line
+            continue
+        rule = rules.get(line["rule"])
+        if rule is None or "reverses" in line or "releases" in line:
+            continue
+        node = rule.node
+        if rule.trigger == "convert":
+            if line["kind"] == "points":
+                assert line["points"] == -int(rule.step) and line["balance"] >= 0, line
+                continue  # the cost; the effect's line is the firing
+        for mod in node.modifiers:
+            assert _guard_holds(mod, instant, zone), (line, mod)
+            if isinstance(mod, ast.ForModifier) and all(n.text in tiers for n in mod.names):
+                assert (tier.get(customer) in {n.text for n in mod.names}) != mod.negated, (line, tier.get(customer))
+        for limit, period in rule.limits:
+            key = _period(instant, period, zone)
+            fired[(customer, rule.name)][(period, key)] += 1
+            assert fired[(customer, rule.name)][(period, key)] <= limit, (line, limit, period)
+        if rule.trigger == "first":
+            fired[(customer, rule.name)]["first"] += 1
+            assert fired[(customer, rule.name)]["first"] == 1, line
+        if line["kind"] in ("points", "pending"):
+            points = line.get("points", line.get("pending"))
+            assert points > 0, line
+            for cap, period in rule.caps:
+                key = _period(instant, period, zone)
+                capped[(customer, rule.name)][key] += points
+                assert capped[(customer, rule.name)][key] <= cap, (line, cap, period)
+        if line["event"] is not None and rule.trigger in ("event", "first", "count", "field_sum", "spend"):
+            on_event[(customer, line["event"])].add(rule.name)
+        if rule.trigger == "tier_change":
+            answers[(customer, rule.name)] += 1
+        if rule.trigger == "birthday":
+            local = _local(instant, zone)
+            assert local.time() == dt.time(0, 0), line
+            birthdays[(customer, rule.name, local.year)] += 1
+            assert birthdays[(customer, rule.name, local.year)] == 1, line
+    for (customer, event), names in on_event.items():
+        for name in names:
+            suppressed = {plan.rules[i].name for i in rules[name].suppresses}
+            assert not (suppressed & names), (customer, event, name, names)
+    customers = {c for c, _ in tier_lines} | {c for c, _ in answers}
+    for rule in plan.tier_change_rules:
+        for customer in customers:
+            changes = tier_lines[(customer, _ANY if rule.tier_to is None else rule.tier_to)]
+            if rule.guards or rule.limits:
+                assert answers[(customer, rule.name)] <= changes
+            else:
+                assert answers[(customer, rule.name)] == changes, (customer, rule.name)
+
+
+def check_inactivity(engine: Engine, events, report, effects, until: dt.datetime) -> None:
+    """`inactive for D` fires once, exactly D after a customer's last applied event, whenever D
+    passes (by the next event or by `until`) with no applied event of theirs (§2.3)."""
+    rules = [r for r in engine.plan.inactive_rules if not r.guards and not r.limits]
+    if not rules:
+        return
+    zone = localtime.zone(engine.program.timezone)
+    applied: dict[str, list[dt.datetime]] = defaultdict(list)
+    for raw, outcome in zip(events, report.outcomes):
+        if outcome.status == "applied":
+            applied[outcome.customer].append(engine.validator.validate(raw).time)
+    for rule in rules:
+        count, unit = rule.inactive
+        got = Counter((e.customer, e.time) for e in effects if e.rule == rule.name)
+        expected: Counter = Counter()
+        for customer, times in applied.items():
+            times.sort()
+            for t, after in zip(times, [*times[1:], None]):
+                due = localtime.add(t, count, unit, zone)
+                if (after is None and due <= until) or (after is not None and due <= after):
+                    expected[(customer, due)] += 1
+        assert got == expected, rule.name
+
+
+def _anniversary(birthdate: dt.date, year: int) -> dt.date:
+    if (birthdate.month, birthdate.day) == (2, 29) and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return birthdate.replace(year=year)
+
+
+def check_birthdays(engine: Engine, events, report, effects, until: dt.datetime) -> None:
+    """`birthday` fires at local midnight of each anniversary of the birthdate the customer has
+    then (29 February: 28 February in other years), first at the next one after the profile
+    event that set it, never twice in a local year (§2.3)."""
+    rules = [r for r in engine.plan.birthday_rules if not r.guards and not r.limits]
+    if not rules:
+        return
+    zone = localtime.zone(engine.program.timezone)
+    settings_: dict[str, list[tuple[dt.datetime, str, dt.date | None]]] = defaultdict(list)
+    for raw, outcome in zip(events, report.outcomes):
+        if outcome.status == "applied":
+            item = engine.validator.validate(raw)
+            if item.type == "profile" and "birthdate" in item.fields:
+                settings_[outcome.customer].append((item.time, item.id, item.fields["birthdate"]))
+    expected: Counter = Counter()
+    for customer, changes in settings_.items():
+        changes.sort(key=lambda c: c[:2])  # in the order they were applied: (time, id)
+        celebrated: set[int] = set()
+        for (start, _, birthdate), following in zip(changes, [*changes[1:], None]):
+            end = until if following is None else following[0]
+            if birthdate is None:
+                continue
+            for year in range(_local(start, zone).year, _local(end, zone).year + 1):
+                if year <= birthdate.year or year in celebrated:
+                    continue
+                midnight = dt.datetime.combine(_anniversary(birthdate, year), dt.time(0), tzinfo=zone)
+                midnight = midnight.astimezone(dt.timezone.utc)
+                if start < midnight <= end:
+                    celebrated.add(year)
+                    expected[(customer, midnight)] += 1
+    for rule in rules:
+        got = Counter((e.customer, e.time) for e in effects if e.rule == rule.name)
+        assert got == expected, rule.name
+
+
 @every_ruleset
 @given(data=st.data())
-def test_ledger_lines_have_their_keys_in_order_and_are_sorted(name, data):
+def test_the_ledger_keeps_the_rules_modifiers(name, data):
     program = PROGRAMS[name]
     events = data.draw(event_streams(catalogue(program)), label="events")
-    engine = Engine(program)
-    report = engine.run(events)
-    check_lines(report.effects)
     until = data.draw(horizons(events), label="until")
-    check_lines(engine.advance(until))
+    engine, report, effects = run_all(program, events, until)
+    check_modifiers(engine, effects)
+    check_inactivity(engine, events, report, effects, until)
+    check_birthdays(engine, events, report, effects, until)
+    check_lines(report.effects)
+    check_lines(effects[len(report.effects):])
 
 
 # ---------------------------------------------------------------------------- small random rulesets
@@ -654,9 +862,12 @@ def test_random_rulesets_keep_the_invariants(data):
     check_compiled_equals_interpreted(program, events, until)
     engine, report, effects = run_all(program, events, until)
     check_balances(engine, effects)
+    check_modifiers(engine, effects)
+    check_inactivity(engine, events, report, effects, until)
+    check_birthdays(engine, events, report, effects, until)
     check_lines(report.effects)
     check_lines(effects[len(report.effects):])
-    cuts = data.draw(cut_points(events), label="cuts")
+    cuts = data.draw(cut_points(events, catalogue(program)), label="cuts")
     check_chunking(program, events, cuts, until, data.draw(st.booleans()))
     check_replay(program, events, data.draw(st.lists(st.integers(0, 1000), max_size=3)))
     refunded, type_, remaining = data.draw(refunded_purchases(catalogue(program)), label="refunds")

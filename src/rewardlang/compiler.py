@@ -19,6 +19,7 @@ import attrs
 
 from rewardlang import ast, localtime, printer
 from rewardlang.program import Program
+from rewardlang.zonecalendar import ExactCalendar, ZoneCalendar
 
 Predicate = Callable[["Context"], bool]
 MISSING: Any = object()
@@ -27,23 +28,24 @@ MISSING: Any = object()
 class Context:
     """What a condition can see while a rule is being decided for one customer at one time."""
 
-    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "zone", "starts")
+    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "cal", "zone", "starts")
 
-    def __init__(self, time, fields, profile, tier, balance, history, zone):  # type: ignore[no-untyped-def]
+    def __init__(self, time, fields, profile, tier, balance, history, cal):  # type: ignore[no-untyped-def]
         self.time = time
         self.fields = fields
         self.profile = profile
         self.tier = tier
         self.balance = balance
         self.history = history  # rewardlang.state.History: spend and counts over windows
-        self.zone = zone
+        self.cal = cal  # the plan's calendar (rewardlang.zonecalendar)
+        self.zone = cal.tz
         self.starts: dict[tuple[int, str], Any] = {}  # window starts, computed once per context
 
     def window_start(self, count: int, unit: str) -> Any:
         key = (count, unit)
         start = self.starts.get(key)
         if start is None:
-            start = self.starts[key] = localtime.subtract(self.time, count, unit, self.zone)
+            start = self.starts[key] = self.cal.subtract(self.time, count, unit)
         return start
 
 
@@ -89,6 +91,7 @@ class TierPlan:
 class Plan:
     program: Program
     zone: Any
+    calendar: ExactCalendar  # a ZoneCalendar, or the ExactCalendar when interpreted
     rules: tuple[RulePlan, ...]
     by_event: Mapping[str, tuple[RulePlan, ...]]
     birthday_rules: tuple[RulePlan, ...]
@@ -152,9 +155,10 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 class ConditionCompiler:
     """Builds closures for conditions; one per plan (it holds the programme's zone)."""
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, calendar: ExactCalendar | None = None):
         self.program = program
         self.zone = localtime.zone(program.timezone)
+        self.calendar = calendar if calendar is not None else ZoneCalendar(self.zone)
 
     def operand(self, node: ast.Operand) -> Callable[[Context], Any]:
         if isinstance(node, ast.FieldRef):
@@ -163,13 +167,13 @@ class ConditionCompiler:
         if isinstance(node, ast.CustomerFieldRef):
             name = node.name.text
             if name == "age" and "age" not in self.program.customer_fields:
-                zone = self.zone
+                calendar = self.calendar
 
                 def age(ctx: Context) -> Any:
                     birthdate = ctx.profile.get("birthdate")
                     if birthdate is None:
                         return MISSING
-                    return Decimal(localtime.age(birthdate, ctx.time, zone))
+                    return Decimal(calendar.age(birthdate, ctx.time))
 
                 return age
             return lambda ctx: _present(ctx.profile.get(name, MISSING))
@@ -298,9 +302,11 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         from rewardlang.interpreter import InterpretingCompiler
 
         compiler = InterpretingCompiler(program)
+        zone = localtime.zone(program.timezone)
+        calendar: ExactCalendar = ExactCalendar(zone)
     else:
         compiler = ConditionCompiler(program)
-    zone = localtime.zone(program.timezone)
+        zone, calendar = compiler.zone, compiler.calendar
     segments = {name: compiler.condition(decl.condition) for name, decl in program.segments.items()}
     tier_names = {t.name.text for t in program.tiers}
     spend_events = frozenset(
@@ -330,6 +336,7 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
     return Plan(
         program=program,
         zone=zone,
+        calendar=calendar,
         rules=tuple(rules),
         by_event={k: tuple(v) for k, v in by_event.items()},
         birthday_rules=tuple(r for r in rules if r.trigger == "birthday"),
@@ -380,14 +387,14 @@ def _rule_plan(index, node, program, compiler, segments, tier_names, spend_event
             guards.append((text, _for_guard(mod, segments, tier_names)))
         elif isinstance(mod, ast.DateWindow):
             start, end = mod.start.date, mod.end.date
-            guards.append((text, lambda ctx, s=start, e=end: localtime.in_date_window(ctx.time, s, e, ctx.zone)))
+            guards.append((text, lambda ctx, s=start, e=end: ctx.cal.in_date_window(ctx.time, s, e)))
         elif isinstance(mod, ast.WeekdayModifier):
             days = frozenset(ast.WEEKDAYS.index(d) for d in mod.days)
-            guards.append((text, lambda ctx, d=days: localtime.weekday(ctx.time, ctx.zone) in d))
+            guards.append((text, lambda ctx, d=days: ctx.cal.weekday(ctx.time) in d))
         elif isinstance(mod, ast.TimeWindow):
             start_t, end_t = mod.start.time, mod.end.time
             guards.append(
-                (text, lambda ctx, s=start_t, e=end_t: localtime.in_time_window(ctx.time, s, e, ctx.zone))
+                (text, lambda ctx, s=start_t, e=end_t: ctx.cal.in_time_window(ctx.time, s, e))
             )
         elif isinstance(mod, ast.LimitModifier):
             limits.append((int(mod.count.value), mod.period))

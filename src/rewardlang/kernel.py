@@ -71,6 +71,7 @@ class Kernel:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.zone = plan.zone
+        self.cal = plan.calendar
         self._suppressed_by: dict[int, tuple[int, ...]] = {}
         for rule in plan.rules:
             for target in rule.suppresses:
@@ -137,7 +138,7 @@ class Kernel:
         expires = None
         if self.plan.expiry is not None and not self.plan.expire_without_activity:
             count, unit = self.plan.expiry
-            expires = localtime.add(time, count, unit, self.zone)
+            expires = self.cal.add(time, count, unit)
         lot = Lot(state.new_id(), rest, time, expires, source)
         state.lots.append(lot)
         if expires is not None:
@@ -151,7 +152,7 @@ class Kernel:
 
     def _schedule_reminders(self, state: CustomerState, expires: dt.datetime, now: dt.datetime) -> None:
         for n, (_, (count, unit)) in enumerate(self.plan.notifications):
-            remind = localtime.subtract(expires, count, unit, self.zone)
+            remind = self.cal.subtract(expires, count, unit)
             if remind >= now:
                 state.push(remind, REMINDER, "remind", (n,))
 
@@ -181,7 +182,7 @@ class Kernel:
             return
         if pending and self.plan.pending is not None:
             count, unit = self.plan.pending
-            release = localtime.add(time, count, unit, self.zone)
+            release = self.cal.add(time, count, unit)
             self._emit(state, out, time, event, rule.name, "pending", (("pending", points),))
             if record is not None:
                 award = Award(rule.name, rate, per, points, None, True, release)
@@ -245,12 +246,12 @@ class Kernel:
             if state.birthday_due != instant:
                 return
             birthdate = state.profile.get("birthdate")
-            year = localtime.local_date(instant, self.zone).year
+            year = self.cal.local_date(instant).year
             if birthdate is not None and state.birthday_year != year:
                 state.birthday_year = year
                 self._fire_scheduled_rules(state, instant, self.plan.birthday_rules, out, trace)
             if birthdate is not None:
-                state.birthday_due = localtime.next_birthday(instant, birthdate, self.zone)
+                state.birthday_due = self.cal.next_birthday(instant, birthdate)
                 state.push(state.birthday_due, BIRTHDAY, "birthday")
         elif kind == "inactive":
             (index,) = payload
@@ -258,7 +259,7 @@ class Kernel:
             count, unit = rule.inactive  # type: ignore[misc]
             if state.last_activity is None or index in state.inactive_done:
                 return
-            if localtime.add(state.last_activity, count, unit, self.zone) != instant:
+            if self.cal.add(state.last_activity, count, unit) != instant:
                 return
             state.inactive_done.add(index)
             self._fire_scheduled_rules(state, instant, (rule,), out, trace)
@@ -276,14 +277,14 @@ class Kernel:
         if self.plan.expiry is None or state.last_activity is None:
             return None
         count, unit = self.plan.expiry
-        return localtime.add(state.last_activity, count, unit, self.zone)
+        return self.cal.add(state.last_activity, count, unit)
 
     def _lot_expiry(self, state: CustomerState, lot: Lot) -> dt.datetime | None:
         return self._activity_deadline(state) if self.plan.expire_without_activity else lot.expires
 
     def _remind(self, state: CustomerState, instant: dt.datetime, n: int, out: list[Effect]) -> None:
         template, (count, unit) = self.plan.notifications[n]
-        day = localtime.local_date(instant, self.zone).isoformat()
+        day = self.cal.local_date(instant).isoformat()
         if (n, day) in state.reminders_sent:
             return
         expiring = 0
@@ -292,8 +293,8 @@ class Kernel:
             lot_expires = self._lot_expiry(state, lot)
             if lot.points <= 0 or lot_expires is None or lot_expires <= instant:
                 continue
-            remind = localtime.subtract(lot_expires, count, unit, self.zone)
-            if localtime.local_date(remind, self.zone).isoformat() != day or remind < instant:
+            remind = self.cal.subtract(lot_expires, count, unit)
+            if self.cal.local_date(remind).isoformat() != day or remind < instant:
                 continue
             expiring += lot.points
             expires = lot_expires if expires is None or lot_expires < expires else expires
@@ -306,7 +307,7 @@ class Kernel:
     def _fire_scheduled_rules(self, state: CustomerState, instant: dt.datetime, rules: Iterable[RulePlan],
                               out: list[Effect], trace: list[Decision] | None, event: str | None = None) -> None:
         """Birthday, inactivity and tier-change rules: guards and limits, then the effect at once."""
-        ctx = Context(instant, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+        ctx = Context(instant, {}, state.profile, state.tier, state.balance, state.history, self.cal)
         for rule in rules:
             if not self._guards(rule, ctx, event, trace):
                 continue
@@ -321,7 +322,7 @@ class Kernel:
     def _event(self, state: CustomerState, event: Event, out: list[Effect],
                trace: list[Decision] | None) -> tuple[str, str] | None:
         time = event.time
-        ctx = Context(time, event.fields, state.profile, state.tier, state.balance, state.history, self.zone)
+        ctx = Context(time, event.fields, state.profile, state.tier, state.balance, state.history, self.cal)
         record = Applied(event.fingerprint, time, event.type, _amount(event), Decimal(0), [], [])
         builtin = event.type in _BUILTIN_TYPES
         if builtin:  # a built-in event that cannot be applied rejects the event before anything
@@ -368,7 +369,7 @@ class Kernel:
         state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1
         if event.type in self.plan.window_events:
             for count, unit in self._tier_windows:
-                state.push(localtime.window_exit(time, count, unit, self.zone), TIER, "tier")
+                state.push(self.cal.window_exit(time, count, unit), TIER, "tier")
         state.applied[event.id] = record
         state.last_time, state.last_id = time, event.id
         state.clock = time
@@ -383,7 +384,7 @@ class Kernel:
         state.inactive_done = set()
         for rule in self.plan.inactive_rules:
             count, unit = rule.inactive  # type: ignore[misc]
-            state.push(localtime.add(time, count, unit, self.zone), INACTIVITY, "inactive", (rule.index,))
+            state.push(self.cal.add(time, count, unit), INACTIVITY, "inactive", (rule.index,))
         if self.plan.expire_without_activity:
             deadline = self._activity_deadline(state)
             assert deadline is not None
@@ -440,7 +441,7 @@ class Kernel:
         return True
 
     def _period(self, period: str | None, time: dt.datetime) -> str:
-        return "total" if period is None else localtime.period_key(time, period, self.zone)
+        return "total" if period is None else self.cal.period_key(time, period)
 
     def _allowed(self, state: CustomerState, rule: RulePlan, time: dt.datetime, wanted: int,
                  event: str | None, trace: list[Decision] | None) -> int:
@@ -523,7 +524,7 @@ class Kernel:
                 return ("unknown_event", f"event {target_id} is not an applied event of this customer that can "
                         "be refunded (unknown, built in, or older than the refund window)")
             count, unit = self.plan.refund_window
-            if localtime.add(target.time, count, unit, self.zone) < event.time:
+            if self.cal.add(target.time, count, unit) < event.time:
                 return ("refund_window", f"event {target_id} is older than the refund window")
             asked = fields.get("amount")
             if target.amount is None:
@@ -553,7 +554,7 @@ class Kernel:
                 if birthdate is None:
                     state.birthday_due = None
                 else:
-                    state.birthday_due = localtime.next_birthday(event.time, birthdate, self.zone)
+                    state.birthday_due = self.cal.next_birthday(event.time, birthdate)
                     state.push(state.birthday_due, BIRTHDAY, "birthday")
             return
         if event.type == "adjust":
@@ -630,7 +631,7 @@ class Kernel:
                trace: list[Decision] | None) -> None:
         if not self.plan.tiers:
             return
-        ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+        ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
         new: str | None = None
         for tier in self.plan.tiers:
             holds = tier.condition(ctx)
@@ -641,7 +642,7 @@ class Kernel:
                 elif state.tier_held.get(tier.name):
                     state.tier_held[tier.name] = False
                     count, unit = tier.kept_for
-                    until = localtime.add(time, count, unit, self.zone)
+                    until = self.cal.add(time, count, unit)
                     state.tier_kept[tier.name] = until
                     state.push(until, TIER, "tier")
                 kept = state.tier_kept.get(tier.name)
@@ -663,7 +664,7 @@ class Kernel:
         for rule in self.plan.convert_rules:
             cost = int(rule.step)
             while state.balance >= cost:
-                ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.zone)
+                ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
                 if not self._guards(rule, ctx, event, trace) or not self._allowed(state, rule, time, 1, event, trace):
                     break
                 self._record_firing(state, rule, time, 1)
@@ -675,7 +676,7 @@ class Kernel:
     def _forgotten(self, time: dt.datetime, clock: dt.datetime) -> bool:
         """Is an event at ``time`` older than the refund window, seen from ``clock``?"""
         count, unit = self.plan.refund_window
-        return time < localtime.subtract(clock, count, unit, self.zone)
+        return time < self.cal.subtract(clock, count, unit)
 
     def _prune(self, state: CustomerState) -> None:
         """Forget what no rule can need any more: events past the refund window, old history.
@@ -694,7 +695,7 @@ class Kernel:
         if oldest is None or state.clock - oldest < self._keep_at_least:
             return
         count, unit = self.plan.refund_window
-        horizon = localtime.subtract(state.clock, count, unit, self.zone)
+        horizon = self.cal.subtract(state.clock, count, unit)
         # applied events are kept in the order they were applied (time order): look at the
         # oldest only, so that forgetting costs nothing while nothing is old enough
         while state.applied:
@@ -705,11 +706,11 @@ class Kernel:
             del state.applied[key]
         if self.plan.max_window is not None:
             wcount, wunit = self.plan.max_window
-            state.history.prune(min(horizon, localtime.subtract(state.clock, wcount, wunit, self.zone)))
+            state.history.prune(min(horizon, self.cal.subtract(state.clock, wcount, wunit)))
         else:
             state.history.prune(horizon)
         if state.reminders_sent:
-            today = localtime.local_date(state.clock, self.zone).isoformat()
+            today = self.cal.local_date(state.clock).isoformat()
             state.reminders_sent = {(n, d) for n, d in state.reminders_sent if d >= today}
 
 

@@ -276,7 +276,29 @@ def window_exit(event: dt.datetime, count: int, unit: str, tz: dt.tzinfo) -> dt.
     else:
         target = dt.datetime.combine(day, threshold.time())
     # 3. the least instant whose wall clock is at or past X: resolve(X) (first occurrence / gap end)
-    return resolve(target, tz)
+    leave = resolve(target, tz)
+    if add(leave, -count, unit, tz) >= event:
+        return leave
+    # X fell in a skipped stretch of days and month arithmetic cuts the day of the month (Pacific/
+    # Apia skipped 2011-12-30: 12-31 00:00 − 1 month = 11-30 00:00, earlier than 12-30 14:00 −
+    # 1 month), so X − D is not monotone there; within the day after the gap it is again, so
+    # search the first instant out there, day by day, then to the microsecond.
+    low = leave
+    for _ in range(4):
+        high = low + _ONE_DAY
+        if add(high, -count, unit, tz) >= event:
+            break
+        low = high
+    else:  # pragma: no cover - no zone skips more than a day
+        return low
+    lo, hi = 0, int((high - low) / _ONE_MICROSECOND)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if add(low + mid * _ONE_MICROSECOND, -count, unit, tz) >= event:
+            hi = mid
+        else:
+            lo = mid
+    return low + hi * _ONE_MICROSECOND
 
 
 def _least_local_at_or_after(instant: dt.datetime, tz: dt.tzinfo) -> dt.datetime:

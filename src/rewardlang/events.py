@@ -312,11 +312,11 @@ def _number_from_text(text: str, where: str) -> Decimal:
                    f"as in \"{_plain_spelling(value)}\"")
     if "," in stripped and _COMMA.fullmatch(stripped):
         if stripped.count(",") == 1 and "." not in stripped and _PLAIN.fullmatch(stripped.replace(",", ".")):
-            hint = f"write \"{stripped.replace(',', '.')}\""
-        else:
-            hint = "write it with a decimal point and without thousands separators, as in \"1234.50\""
-        raise _Bad("decimal_comma", f"{where} is {shown}, with a comma in the number: decimals are "
-                   f"written with a point: {hint}")
+            raise _Bad("decimal_comma", f"{where} is {shown}, a number with a decimal comma: decimals are "
+                       f"written with a point: write \"{stripped.replace(',', '.')}\"")
+        raise _Bad("decimal_comma", f"{where} is {shown}, a number with a comma in it (a decimal comma or a "
+                   "thousands separator): write it with a decimal point and without thousands separators, "
+                   "as in \"1234.50\"")
     raise _Bad("bad_field", f"{where} is {shown}, which is not a number: write digits with an optional "
                "minus sign and decimal point, as in \"249.00\"")
 

@@ -78,8 +78,10 @@ class Kernel:
                 self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
+        # plain-timedelta lower bounds of how long applied events and history are kept
+        self._applied_at_least = _at_least(*plan.refund_window)
         kept = [plan.refund_window] + ([plan.max_window] if plan.max_window is not None else [])
-        self._keep_at_least = min(_at_least(count, unit) for count, unit in kept)
+        self._history_at_least = max(_at_least(count, unit) for count, unit in kept)
 
     # ------------------------------------------------------------------ entry points
     def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
@@ -684,30 +686,27 @@ class Kernel:
         A plain-timedelta lower bound of the windows skips the calendar arithmetic while nothing
         can be old enough (forgetting is only an economy: no outcome depends on when it happens).
         """
-        if state.clock is None:
+        clock = state.clock
+        if clock is None:
             return
-        oldest = None
-        if state.applied:
-            oldest = state.applied[next(iter(state.applied))].time
-        if state.history.entries:
-            first = state.history.entries[0][0]
-            oldest = first if oldest is None or first < oldest else oldest
-        if oldest is None or state.clock - oldest < self._keep_at_least:
-            return
-        count, unit = self.plan.refund_window
-        horizon = self.cal.subtract(state.clock, count, unit)
-        # applied events are kept in the order they were applied (time order): look at the
-        # oldest only, so that forgetting costs nothing while nothing is old enough
-        while state.applied:
-            key = next(iter(state.applied))
-            record = state.applied[key]
-            if record.time >= horizon or any(a.pending for a in record.awards):
-                break
-            del state.applied[key]
-        if self.plan.max_window is not None:
-            wcount, wunit = self.plan.max_window
-            state.history.prune(min(horizon, self.cal.subtract(state.clock, wcount, wunit)))
-        else:
+        applied, entries = state.applied, state.history.entries
+        if applied and clock - applied[next(iter(applied))].time >= self._applied_at_least:
+            count, unit = self.plan.refund_window
+            horizon = self.cal.subtract(clock, count, unit)
+            # applied events are kept in the order they were applied (time order): look at the
+            # oldest only, so that forgetting costs nothing while nothing is old enough
+            while applied:
+                key = next(iter(applied))
+                record = applied[key]
+                if record.time >= horizon or any(a.pending for a in record.awards):
+                    break
+                del applied[key]
+        if entries and clock - entries[0][0] >= self._history_at_least:
+            count, unit = self.plan.refund_window
+            horizon = self.cal.subtract(clock, count, unit)
+            if self.plan.max_window is not None:
+                wcount, wunit = self.plan.max_window
+                horizon = min(horizon, self.cal.subtract(clock, wcount, wunit))
             state.history.prune(horizon)
         if state.reminders_sent:
             today = self.cal.local_date(state.clock).isoformat()

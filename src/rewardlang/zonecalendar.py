@@ -95,13 +95,14 @@ class ExactCalendar:
 class ZoneCalendar(ExactCalendar):
     """:class:`ExactCalendar`'s answers, computed as a fixed offset away from transitions."""
 
-    __slots__ = ("_fixed", "_hourly", "_memo")
+    __slots__ = ("_fixed", "_hourly", "_memo", "_periods")
 
     def __init__(self, tz: dt.tzinfo):
         super().__init__(tz)
         self._fixed: dict[int, dt.timedelta | None] = {}  # UTC day ordinal → its offset, if fixed
         self._hourly: dict[int, tuple[dt.timedelta, ...]] = {}  # UTC day ordinal → 24 samples
         self._memo: dict[tuple[dt.datetime, int, str], dt.datetime] = {}
+        self._periods: dict[tuple[dt.datetime, str], str] = {}  # limits ask several times an event
 
     # ------------------------------------------------------------------ where the zone is fixed
     def _samples(self, day: int) -> tuple[dt.timedelta, ...]:
@@ -218,6 +219,16 @@ class ZoneCalendar(ExactCalendar):
         return self.local_date(instant).weekday()
 
     def period_key(self, instant: dt.datetime, period: str) -> str:
+        key = (instant, period)
+        found = self._periods.get(key)
+        if found is None:
+            found = self._period_key(instant, period)
+            if len(self._periods) >= _MEMO_LIMIT:
+                self._periods.clear()
+            self._periods[key] = found
+        return found
+
+    def _period_key(self, instant: dt.datetime, period: str) -> str:
         if period not in _PERIOD_NAMES:
             return localtime.period_key(instant, period, self.tz)  # raises the error it should
         day = self.local_date(instant)

@@ -456,5 +456,102 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
         sys.exit(1)
 
 
+# ---------------------------------------------------------------------------- generate
+#
+# The generator is imported inside the command: `check` and `fmt` should not pay for it at start-up.
+
+_GENERATE_MAX_CUSTOMERS = 10_000_000  # the stream is sorted in memory: about 1 KB an event
+
+
+def _generate_whole(option: str, text: str, low: int | None = None, high: int | None = None) -> int:
+    """An integer flag's value, or a one-line usage error (exit 2) that says what to write."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise UserError(f"{option}: {text!r} is not a whole number; write one, as in {option} 3") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            raise UserError(f"{option}: {value} is too small; it must be at least {low}")
+        raise UserError(f"{option}: {value} is out of range; it must be from {low} to {high:,}")
+    return value
+
+
+def _generate_start(text: str) -> dt.date:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"--start: {text!r} is not a date; write it as YYYY-MM-DD, as in --start 2026-01-01") from None
+
+
+@main.command()
+@click.option("--customers", default="8000", metavar="N", help="Customers buying each year.  [default: 8000]")
+@click.option("--years", default="1", metavar="N", help="Years of events, from --start.  [default: 1]")
+@click.option("--seed", default="1", metavar="N", help="The same seed gives the same bytes.  [default: 1]")
+@click.option("--format", "output_format", default="jsonl", metavar="jsonl|csv",
+              help="JSON Lines, or CSV with a header row.  [default: jsonl]")
+@click.option("--output", "-o", default="-", metavar="FILE", help="Write to FILE instead of standard output.")
+@click.option("--start", default="2026-01-01", metavar="DATE",
+              help="First day (Europe/Stockholm), YYYY-MM-DD.  [default: 2026-01-01]")
+@click.option("--problems", is_flag=True, help="Mix in resends and invalid lines, as a real feed has (~1 %).")
+def generate(customers: str, years: str, seed: str, output_format: str, output: str, start: str,
+             problems: bool) -> None:
+    """Write a seeded, realistic event stream of a bookshop, for trying a programme before there
+    is data (events of rulesets/bookshop.reward; docs/generate.md has the statistics).
+
+    Exit 0 when written, 2 on a usage error (a bad flag, a file that cannot be written).
+    """
+    import io
+
+    from rewardlang import generate as gen
+
+    try:
+        n_customers = _generate_whole("--customers", customers, 1, _GENERATE_MAX_CUSTOMERS)
+        n_years = _generate_whole("--years", years, 1, gen.MAX_YEARS)
+        n_seed = _generate_whole("--seed", seed)
+        first_day = _generate_start(start)
+        fmt_name = output_format.strip().lower()
+        if fmt_name not in ("jsonl", "csv"):
+            raise UserError(f"--format: {output_format!r} is not a format; write --format jsonl or --format csv")
+        try:
+            gen.check_arguments(n_customers, n_years, first_day)
+        except ValueError as exc:
+            raise UserError(f"--start: {exc}; choose another --start or fewer --years") from None
+    except UserError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    events = gen.generate_stream(n_customers, n_years, n_seed, first_day, problems)
+    write = gen.write_csv if fmt_name == "csv" else gen.write_jsonl
+    if output == STDIN:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream (an embedding's): it takes str as it is
+            count = write(events, sys.stdout)
+        else:  # UTF-8 and the generator's own line ends, whatever the locale and the platform
+            out = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+            try:
+                count = write(events, out)
+            finally:
+                out.flush()
+                out.detach()  # leave standard output open for click
+    else:
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as file:
+                count = write(events, file)
+        except OSError as exc:
+            if isinstance(exc, PermissionError):
+                reason = "permission denied; choose a writable place"
+            elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+                reason = "its directory does not exist; create it or choose another path"
+            elif isinstance(exc, IsADirectoryError):
+                reason = "is a directory; name a file"
+            else:
+                reason = f"{exc.strerror or exc}; check the path"
+            _error(f"{output}: cannot write the events: {reason}")
+            sys.exit(2)
+    click.echo(f"Generated {count:,} event{'s' * (count != 1)}: {n_customers:,} customer{'s' * (n_customers != 1)} "
+               f"a year, {_plural(n_years, 'year')} from {first_day}, seed {n_seed}.", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="rewardlang")

@@ -553,5 +553,85 @@ def generate(customers: str, years: str, seed: str, output_format: str, output: 
                f"a year, {_plural(n_years, 'year')} from {first_day}, seed {n_seed}.", err=True)
 
 
+# ---------------------------------------------------------------------------- test
+#
+# Ruleset tests (docs/testing.md): rewardlang.rulesettests loads the *.test.yaml files and runs
+# their cases through the engine, rewardlang.testreport prints the results. Both are imported
+# inside the command: `check` and `fmt` should not pay for them at start-up.
+
+_TEST_FORMATS = ("text", "json", "junit")
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, metavar="[PATHS]...")
+@click.option("-k", "patterns", multiple=True, metavar="TEXT",
+              help="Run only the cases whose FILE::CASE NAME contains TEXT (case-insensitive); "
+                   "repeat -k to run the cases that match any of them.")
+@click.option("--format", "output_format", type=click.Choice(_TEST_FORMATS), default="text", show_default=True,
+              help="text for people; json, or junit (JUnit XML) for CI.")
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Also list the rules that no case made fire (and the tiers no case reached), per ruleset.")
+@click.option("--coverage-fail", is_flag=True, help="Like --coverage, and exit 1 when a rule never fires.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each case's ledger and rejections (text format).")
+def ruleset_tests(paths: tuple[str, ...], patterns: tuple[str, ...], output_format: str, show_coverage: bool,
+                  coverage_fail: bool, verbose: bool) -> None:
+    """Run ruleset test files: PATHS are *.test.yaml files or directories (every *.test.yaml
+    below them; default: the current directory). docs/testing.md describes the format.
+
+    Exit 0 when every case passes, 1 when one fails (or, with --coverage-fail, a rule never
+    fires), 2 when a test file is itself invalid (file:line says where) or on a usage error.
+    """
+    from rewardlang import rulesettests, testreport
+
+    files, problems = rulesettests.discover(paths or (".",))
+    rulesets = rulesettests.RulesetCache()
+    loaded: list[rulesettests.TestFile] = []
+    for name in files:
+        found = rulesettests.load_test_file(name, rulesets)
+        if isinstance(found, list):
+            problems.extend(found)
+        else:
+            loaded.append(found)
+    if problems:
+        for problem in problems:
+            click.echo(testreport.problem_text(problem), err=True, nl=False)
+        _error(f"{_plural(len(problems), 'problem')} with the test files (see above); no case was run: "
+               "fix them and run again")
+        if output_format == "json":
+            click.echo(testreport.to_json([], problems), nl=False)
+        elif output_format == "junit":
+            click.echo(testreport.to_junit([], problems), nl=False)
+        sys.exit(2)
+    selected = rulesettests.select(loaded, patterns)
+    if not selected:
+        cases = sum(len(f.cases) for f in loaded)
+        _error(f"-k {' -k '.join(patterns)}: no case matches, of {_plural(cases, 'case')} in "
+               f"{_plural(len(loaded), 'test file')}; -k matches a part of FILE::CASE NAME")
+        sys.exit(2)
+    trace = show_coverage or coverage_fail
+    results = []
+    for test_file, case in selected:
+        result = rulesettests.run_case(test_file, case, trace=trace)
+        results.append(result)
+        if output_format == "text":
+            click.echo(testreport.case_text(result, verbose=verbose), nl=False)
+    coverage = rulesettests.coverage(selected, results) if trace else None
+    if output_format == "text":
+        click.echo(testreport.summary_text(results), nl=False)
+        if coverage is not None:
+            click.echo(testreport.coverage_text(coverage), nl=False)
+    elif output_format == "json":
+        click.echo(testreport.to_json(results, (), coverage), nl=False)
+    else:
+        click.echo(testreport.to_junit(results), nl=False)
+        if coverage is not None:
+            click.echo(testreport.coverage_text(coverage), err=True, nl=False)
+    if any(not r.passed for r in results):
+        sys.exit(1)
+    if coverage_fail and coverage is not None and any(c.uncovered for c in coverage):
+        click.echo("--coverage-fail: a rule never fires (see the coverage above)", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="rewardlang")

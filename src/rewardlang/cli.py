@@ -4,7 +4,8 @@ Exit codes, for every command:
 
 - 0: all is well;
 - 1: the files have problems (``check``: an error, or a warning with ``--strict``; ``fmt``: a file
-  has a syntax error, or with ``--check``/``--diff`` a file would be reformatted);
+  has a syntax error, or with ``--check``/``--diff`` a file would be reformatted; ``run``: with
+  ``--strict``, a line was rejected; ``balance``: no such customer);
 - 2: the command could not do its job: a usage error (an unknown flag, a missing or unreadable
   file, a file that is not UTF-8, a directory with no ``.reward`` file) or an internal error.
 
@@ -19,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import click
@@ -29,6 +31,14 @@ from rewardlang.loading import Checked, check_path, check_text
 from rewardlang.parser import ParsedFile, Parser
 from rewardlang.printer import format_file
 from rewardlang.report import FORMATS, report, to_text
+
+if TYPE_CHECKING:  # imported inside the commands that use them (start-up time)
+    import datetime as dt
+
+    from rewardlang.engine import CustomerView
+    from rewardlang.program import Program
+    from rewardlang.runner import Counts
+    from rewardlang.store import Store
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -454,6 +464,302 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
         sys.exit(2)
     if broken or (dry and changed):
         sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- run, balance, customers
+#
+# The evaluator and the state file are imported inside the commands: `check` and `fmt` should not
+# pay for them at start-up. docs/running.md is the users' description.
+
+
+def _load_ruleset(name: str) -> Program:
+    """A ruleset's checked programme; its errors shown as `check` shows them, then exit 2."""
+    try:
+        checked = _check_file(name, Parser())
+    except UserError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    if checked.program is None:
+        errors = tuple(d for d in checked.diagnostics if d.severity == "error")
+        filename = checked.parsed.ruleset.filename
+        click.echo(to_text(errors, {filename: checked.parsed.source}), err=True, nl=False)
+        _error(f"{filename}: the ruleset has {_plural(len(errors), 'error')}; fix them (rewardlang check "
+               f"{filename}) and run again")
+        sys.exit(2)
+    return checked.program
+
+
+def _until(text: str | None) -> dt.datetime | None:
+    from rewardlang.localtime import parse_instant
+
+    if text is None:
+        return None
+    instant = parse_instant(text)
+    if instant is None or not 1900 <= instant.year <= 2999:
+        _error(f"--until {text}: not a time with an offset from UTC; write it as 2026-03-01T00:00:00+01:00 "
+               "or 2026-02-28T23:00:00Z")
+        sys.exit(2)
+    return instant
+
+
+class _TerminalProgress:
+    """A one-line progress bar on standard error, redrawn at most five times a second."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+        self.total: int | None = None
+        self.done = 0
+        self.shown = 0.0
+
+    def start(self, phase: str, total: int | None) -> None:
+        self.phase, self.total, self.done, self.shown = phase, total, 0, 0.0
+        self._draw()
+
+    def step(self, n: int) -> None:
+        import time
+
+        self.done += n
+        now = time.monotonic()
+        if now - self.shown >= 0.2:
+            self.shown = now
+            self._draw()
+
+    def finish(self) -> None:
+        self._draw()
+        click.echo(err=True)
+
+    def _draw(self) -> None:
+        if self.total:
+            share = min(1.0, self.done / self.total)
+            bar = "#" * int(share * 30)
+            text = f"{self.phase:<10} [{bar:<30}] {share:6.1%}  {self.done:,}/{self.total:,}"
+        elif self.done:
+            text = f"{self.phase:<10} {self.done:,}"
+        else:
+            text = f"{self.phase:<10} ..."
+        click.echo(f"\r{text}\x1b[K", err=True, nl=False)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _run_summary(c: Counts, already_done: bool) -> list[str]:
+    head = "(done before) " if already_done else ""
+    lines = [f"{head}{c.read:,} lines read: {c.applied:,} applied, {c.duplicates:,} duplicates, "
+             f"{c.rejected:,} rejected"]
+    if c.rejected_by:
+        by = sorted(c.rejected_by.items(), key=lambda kv: (-kv[1], kv[0]))
+        lines.append("rejected: " + ", ".join(f"{code} {n:,}" for code, n in by))
+    lines.append(f"{_count(c.customers, 'customer')} in the input; {c.points:,} points issued, "
+                 f"{_count(c.vouchers, 'voucher')}, {_count(c.free_items, 'free item')}, "
+                 f"{_count(c.messages, 'message')}")
+    if c.advanced:
+        lines.append(f"--until: {_count(c.advanced, 'customer')} advanced")
+    return lines
+
+
+@main.command()
+@click.argument("ruleset", metavar="RULESET")
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
+@click.option("--state", metavar="FILE",
+              help="The SQLite state file to read and update (made if missing). Without it, a temporary "
+                   "state is used and removed at the end.")
+@click.option("--ledger", metavar="FILE", help="Write the ledger to FILE (whole or not at all) instead of stdout.")
+@click.option("--rejected", metavar="FILE", help="Write every line that was not applied, with its reason, to FILE.")
+@click.option("--until", "until_text", metavar="TIME",
+              help="After the input, fire what is due by TIME for every customer of the state and move "
+                   "every clock there (ISO 8601 with an offset).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any line was rejected.")
+@click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
+@click.option("--format", "input_format", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Read every input as this format (default: by the file name; - by its first character).")
+@click.option("--allow-ruleset-change", is_flag=True,
+              help="Go on with a ruleset that differs from the one the state was computed with (says what changed).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, hidden=True, envvar="REWARDLANG_BATCH_SIZE",
+              help="Customers per commit (for tests).")
+def run(ruleset: str, events: tuple[str, ...], state: str | None, ledger: str | None, rejected: str | None,
+        until_text: str | None, strict: bool, csv_delimiter: str, input_format: str | None,
+        allow_ruleset_change: bool, batch_size: int | None) -> None:
+    """Apply EVENTS (JSON Lines or CSV files, any order, any size; - for standard input) to the
+    customers of a state file, and write the ledger (to stdout unless --ledger).
+
+    Killed at any moment, the same command again finishes the run; run again after it finished,
+    it applies nothing and writes the same ledger again. See docs/running.md.
+
+    Exit 0 when done, 1 with --strict when a line was rejected, 2 on a usage error.
+    """
+    import io
+
+    from rewardlang import runner
+
+    program = _load_ruleset(ruleset)
+    instant = _until(until_text)
+    names: list[str] = []
+    seen: set[str] = set()
+    for name in events:  # a file named twice is read once
+        key = name if name == STDIN else os.path.normcase(os.path.abspath(name))
+        if key not in seen:
+            seen.add(key)
+            names.append(name)
+    request = runner.RunRequest(
+        ruleset=ruleset, program=program, inputs=tuple(names), state=state, ledger=ledger,
+        rejected=rejected, until=instant, csv_delimiter=csv_delimiter, input_format=input_format,
+        allow_ruleset_change=allow_ruleset_change, batch_size=batch_size or runner.DEFAULT_BATCH)
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    out: io.TextIOWrapper | None = None
+    buffer = getattr(sys.stdout, "buffer", None)
+    if ledger is None and buffer is not None:
+        out = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+    try:
+        result = runner.run(request, out=out, progress=progress,
+                            say=lambda message: click.echo(f"note: {message}", err=True))
+    except runner.RunError as exc:
+        _error(str(exc))
+        for line in exc.details:
+            click.echo(line, err=True)
+        sys.exit(2)
+    finally:
+        if isinstance(out, io.TextIOWrapper):
+            try:
+                out.flush()
+            finally:
+                out.detach()
+    for line in _run_summary(result.counts, result.already_done):
+        click.echo(line, err=True)
+    if result.timings:
+        phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in result.timings.items())
+        click.echo(f"took {sum(result.timings.values()):.1f} s: {phases}", err=True)
+    if strict and result.counts.rejected:
+        sys.exit(1)
+
+
+def _open_state(path: str) -> tuple[Store, tuple[str, ...]]:
+    """A state file opened for reading, and the names of its ruleset's rules (for counters)."""
+    import json
+
+    from rewardlang.store import Store, StoreError
+
+    try:
+        store = Store.open(path, create=False, write=False)
+    except StoreError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    description = store.meta("ruleset_description")
+    names = tuple(name for name, _ in json.loads(description)["rules"]) if description else ()
+    return store, names
+
+
+def _view(stored: str, names: tuple[str, ...]) -> CustomerView:
+    import json
+
+    from rewardlang.engine import view_of
+    from rewardlang.state import CustomerState
+
+    return view_of(CustomerState.from_dict(json.loads(stored)), names)
+
+
+_VIEW_FORMATS = ("table", "json")
+
+
+@main.command()
+@click.option("--state", required=True, metavar="FILE", help="The state file that rewardlang run wrote.")
+@click.argument("customer")
+@click.option("--format", "output_format", type=click.Choice(_VIEW_FORMATS), default="table", show_default=True)
+def balance(state: str, customer: str, output_format: str) -> None:
+    """One customer of a state file: balance, pending points, tier, lots with their expiry, counters.
+
+    Exit 0, 1 when the state holds no such customer, 2 on a usage error.
+    """
+    import json
+
+    store, names = _open_state(state)
+    try:
+        stored = store.state(customer)
+    finally:
+        store.close()
+    if stored is None:
+        _error(f"{state}: no customer {customer!r}; customer ids are matched exactly (list them with "
+               f"rewardlang customers --state {state})")
+        sys.exit(1)
+    v = _view(stored, names)
+    if output_format == "json":
+        click.echo(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))
+        return
+    rows = [("customer", v.customer), ("balance", str(v.balance)), ("pending", str(v.pending)),
+            ("tier", v.tier or "-"), ("clock", v.clock or "-")]
+    for key, value in rows:
+        click.echo(f"{key:<9} {value}")
+    if v.lots:
+        click.echo("lots:")
+        table = [("points", "available", "expires")] + [
+            (str(lot.points), lot.available, lot.expires or "never") for lot in v.lots]
+        widths = [max(len(row[i]) for row in table) for i in range(3)]
+        for row in table:
+            click.echo("  " + "  ".join(cell.rjust(widths[0]) if i == 0 else cell.ljust(widths[i])
+                                        for i, cell in enumerate(row)).rstrip())
+    if v.counters:
+        click.echo("counters:")
+        width = max(len(name) for name in v.counters)
+        for name, value in v.counters.items():
+            click.echo(f"  {name:<{width}}  {value}")
+
+
+@main.command()
+@click.option("--state", required=True, metavar="FILE", help="The state file that rewardlang run wrote.")
+@click.option("--format", "output_format", type=click.Choice(_VIEW_FORMATS), default="table", show_default=True)
+def customers(state: str, output_format: str) -> None:
+    """Every customer of a state file, in customer order: balance, pending, tier, the next points
+    to expire, clock (json: what `balance` shows, for each).
+
+    Exit 0, 2 on a usage error.
+    """
+    import json
+
+    store, names = _open_state(state)
+    try:
+        cursor: str | None = None
+        first = True
+        widths: list[int] | None = None
+        header = ("customer", "balance", "pending", "tier", "next expiry", "clock")
+        if output_format == "json":
+            click.echo("[", nl=False)
+        while True:
+            rows = store.customers_after(cursor, 1000)
+            if not rows:
+                break
+            cursor = rows[-1][0]
+            views = [_view(stored, names) for _, stored in rows]
+            if output_format == "json":
+                for view in views:
+                    click.echo(("\n" if first else ",\n") + json.dumps(view.to_dict(), ensure_ascii=False),
+                               nl=False)
+                    first = False
+                continue
+            table = [_customer_row(view) for view in views]
+            if widths is None:  # the first page sets the columns: the table streams, whatever its size
+                widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+                click.echo(_table_line(header, widths))
+            for row in table:
+                click.echo(_table_line(row, widths))
+        if output_format == "json":
+            click.echo("\n]" if not first else "]")
+        elif widths is None:
+            click.echo(f"{state}: no customers yet", err=True)
+    finally:
+        store.close()
+
+
+def _customer_row(v: CustomerView) -> tuple[str, ...]:
+    expiring = [lot for lot in v.lots if lot.expires is not None and lot.points > 0]
+    soonest = min(expiring, key=lambda lot: lot.expires, default=None)
+    due = "-" if soonest is None else f"{soonest.points} on {soonest.expires}"
+    return (v.customer, str(v.balance), str(v.pending), v.tier or "-", due, v.clock or "-")
+
+
+def _table_line(row: tuple[str, ...], widths: list[int]) -> str:
+    cells = [cell.rjust(widths[i]) if i in (1, 2) else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+    return "  ".join(cells).rstrip()
 
 
 # ---------------------------------------------------------------------------- generate

@@ -5,13 +5,17 @@
 ledger's canonical order); ``advance`` fires what is due by a time (``--until``). All of them go
 through the one kernel (``rewardlang.kernel``). A customer's state can be taken out as a plain
 dict and put back (``state_of``/``load_state``), which is how runs are persisted and resumed.
+
+``apply_customer`` is the per-customer half of ``run`` (same-id lines resolved, ``(time, id)``
+order, the kernel), shared with the ``run`` command's out-of-core runner (``rewardlang.runner``),
+which reads a state file's customers one at a time; ``view_of`` is ``customer`` for a state alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -105,46 +109,24 @@ class Engine:
     # ------------------------------------------------------------------ a batch
     def run(self, events: Iterable[object], *, explain: bool = False) -> RunReport:
         outcomes: dict[int, InputOutcome] = {}
-        per_customer: dict[str, list[tuple[Any, int, Event | Rejection]]] = {}
-        by_id: dict[tuple[str, str], list[tuple[int, Event | Rejection, str | None]]] = {}
+        per_customer: dict[str, list[Line]] = {}
         for index, raw in enumerate(events):
             item = self.validator.validate(raw)
-            if item.customer is not None and item.id is not None:
-                # lines with one customer and id: one event if identical, all rejected if not
-                fingerprint_ = item.fingerprint if isinstance(item, Event) else fingerprint(raw)
-                by_id.setdefault((item.customer, item.id), []).append((index, item, fingerprint_))
-            elif isinstance(item, Rejection) and (item.customer is None or item.time is None):
-                outcomes[index] = InputOutcome(index, "rejected", item.reason, item.code, item.customer, item.id)
+            if item.customer is None:  # nothing to apply it to: it touches no state
+                outcomes[index] = InputOutcome(index, "rejected", item.reason, item.code, None,  # type: ignore[union-attr]
+                                               item.id)
             else:
-                per_customer.setdefault(item.customer, []).append((_order(item), index, item))  # type: ignore[arg-type]
-        for (customer, event_id), group in by_id.items():
-            first_index, first, first_print = group[0]
-            if len(group) == 1 or (first_print is not None and all(p == first_print for _, _, p in group)):
-                if isinstance(first, Rejection) and first.time is None:
-                    outcomes[first_index] = InputOutcome(first_index, "rejected", first.reason, first.code,
-                                                         customer, event_id)
-                else:
-                    per_customer.setdefault(customer, []).append((_order(first), first_index, first))
-                for index, _, _ in group[1:]:
-                    outcomes[index] = InputOutcome(index, "duplicate", "duplicate", "duplicate", customer, event_id)
-            else:
-                reason = (f"conflicting duplicate: {len(group)} lines carry event {event_id} with different "
-                          "content")
-                for index, item, _ in group:
-                    rejection = Rejection(reason, "conflicting_duplicate", event_id, customer, item.time)
-                    if item.time is None:
-                        outcomes[index] = InputOutcome(index, "rejected", reason, rejection.code, customer, event_id)
-                    else:  # a rejected event still fires what is due and moves its customer's clock
-                        per_customer.setdefault(customer, []).append((_order(rejection), index, rejection))
+                per_customer.setdefault(item.customer, []).append(line_of(index, item, raw))
         effects: list[Effect] = []
         decisions: list[Decision] | None = [] if explain else None
         for customer in sorted(per_customer):
-            state = self._state(customer)
-            for _, index, item in sorted(per_customer[customer], key=lambda t: t[0]):
-                outcome = self.kernel.apply(state, item, decisions)
-                effects.extend(outcome.effects)
-                outcomes[index] = InputOutcome(index, outcome.status, outcome.reason, outcome.code, customer,
-                                               outcome.event)
+            state = self.states.get(customer) or CustomerState(customer)
+            result = apply_customer(self.kernel, state, per_customer[customer], decisions)
+            if result.touched:
+                self.states[customer] = state
+            effects.extend(result.effects)
+            for outcome in result.outcomes:
+                outcomes[outcome.index] = outcome
         return RunReport(tuple(canonical(effects)), tuple(outcomes[i] for i in sorted(outcomes)),
                          tuple(decisions or ()))
 
@@ -174,18 +156,110 @@ class Engine:
         self.states[state.customer] = state
 
     def customer(self, customer: str) -> CustomerView:
-        state = self._state(customer)
-        names = self.program.rule_names
-        return CustomerView(
-            customer=customer,
-            balance=state.balance,
-            pending=state.pending_points(),
-            tier=state.tier,
-            lots=tuple(LotView(lot.points, format_instant(lot.available),
-                               None if lot.expires is None else format_instant(lot.expires)) for lot in state.lots),
-            counters={names[i]: str(v[0]) for i, v in sorted(state.counters.items())},
-            clock=None if state.clock is None else format_instant(state.clock),
-        )
+        return view_of(self._state(customer), self.program.rule_names)
+
+    def explain(self, events: Iterable[object], customer: str, event: str | None = None, *,
+                until: dt.datetime | str | None = None) -> Any:
+        """Why each rule fired or not on ``customer``'s lines among ``events``: a
+        ``rewardlang.explain.Explanation`` built on the kernel's own decisions. A dry run from
+        this engine's state of the customer: the engine is left unchanged (docs/explain.md)."""
+        from rewardlang.explain import explain
+
+        return explain(self, events, customer, event, until=until)
+
+
+def view_of(state: CustomerState, rule_names: Sequence[str]) -> CustomerView:
+    """What can be seen of a customer's state; ``rule_names`` name the counters (by rule position),
+    so a state file's view needs only the names of its ruleset's rules, not the ruleset."""
+    return CustomerView(
+        customer=state.customer,
+        balance=state.balance,
+        pending=state.pending_points(),
+        tier=state.tier,
+        lots=tuple(LotView(lot.points, format_instant(lot.available),
+                           None if lot.expires is None else format_instant(lot.expires)) for lot in state.lots),
+        counters={(rule_names[i] if i < len(rule_names) else f"rule #{i + 1}"): str(v[0])
+                  for i, v in sorted(state.counters.items())},
+        clock=None if state.clock is None else format_instant(state.clock),
+    )
+
+
+@attrs.frozen(slots=True)
+class Line:
+    """One input line of one customer, validated: its position in the input (``index``; the
+    first of several identical lines is the one applied), the event or rejection, and the
+    fingerprint of its content (``None`` when it is not a JSON object)."""
+
+    index: int
+    item: Event | Rejection
+    fingerprint: str | None
+
+
+def line_of(index: int, item: Event | Rejection, raw: object) -> Line:
+    """A validated line; a rejection's fingerprint is that of its raw content, so that identical
+    invalid lines are one rejected line and duplicates (docs/semantics.md)."""
+    return Line(index, item, item.fingerprint if isinstance(item, Event) else fingerprint(raw))
+
+
+@attrs.frozen
+class CustomerResult:
+    """What one customer's lines made: effects (in the order they happened), an outcome per line,
+    and whether the state was touched at all (a customer whose only lines carry no time is not)."""
+
+    effects: list[Effect]
+    outcomes: list[InputOutcome]
+    touched: bool
+
+
+def apply_customer(kernel: Kernel, state: CustomerState, lines: Iterable[Line],
+                   trace: list[Decision] | None = None) -> CustomerResult:
+    """One customer's lines of one input, resolved and applied (LANGUAGE.md §4).
+
+    This is the one place where a batch is turned into kernel calls — ``Engine.run`` and the
+    ``run`` command's out-of-core runner (``rewardlang.runner``) both call it, one customer at a
+    time, so a batch means the same whichever of them reads it. Lines that carry one id: identical
+    ones are one event and the others duplicates; differing ones are all rejected as conflicting
+    (each still fires what is due and moves the clock). Then the lines are applied in ``(time,
+    id)`` order, with a tie-break that does not depend on the input's order.
+    """
+    customer = state.customer
+    outcomes: list[InputOutcome] = []
+    ordered: list[tuple[Any, int, Event | Rejection]] = []
+    by_id: dict[str, list[Line]] = {}
+    for line in lines:
+        item = line.item
+        if item.id is not None:
+            by_id.setdefault(item.id, []).append(line)
+        elif item.time is None:  # a rejection that cannot be placed in time: it touches no state
+            outcomes.append(InputOutcome(line.index, "rejected", item.reason, item.code, customer,  # type: ignore[union-attr]
+                                         None))
+        else:
+            ordered.append((_order(item), line.index, item))
+    for event_id, group in by_id.items():
+        first = group[0]
+        if len(group) == 1 or (first.fingerprint is not None
+                               and all(line.fingerprint == first.fingerprint for line in group)):
+            item = first.item
+            if isinstance(item, Rejection) and item.time is None:
+                outcomes.append(InputOutcome(first.index, "rejected", item.reason, item.code, customer, event_id))
+            else:
+                ordered.append((_order(item), first.index, item))
+            for line in group[1:]:
+                outcomes.append(InputOutcome(line.index, "duplicate", "duplicate", "duplicate", customer, event_id))
+        else:
+            reason = f"conflicting duplicate: {len(group)} lines carry event {event_id} with different content"
+            for line in group:
+                rejection = Rejection(reason, "conflicting_duplicate", event_id, customer, line.item.time)
+                if rejection.time is None:
+                    outcomes.append(InputOutcome(line.index, "rejected", reason, rejection.code, customer, event_id))
+                else:  # a rejected event still fires what is due and moves its customer's clock
+                    ordered.append((_order(rejection), line.index, rejection))
+    effects: list[Effect] = []
+    for _, index, item in sorted(ordered, key=lambda t: t[0]):
+        outcome = kernel.apply(state, item, trace)
+        effects.extend(outcome.effects)
+        outcomes.append(InputOutcome(index, outcome.status, outcome.reason, outcome.code, customer, outcome.event))
+    return CustomerResult(effects, outcomes, bool(ordered))
 
 
 def _order(item: Event | Rejection) -> tuple[Any, ...]:

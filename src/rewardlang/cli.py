@@ -939,5 +939,144 @@ def ruleset_tests(paths: tuple[str, ...], patterns: tuple[str, ...], output_form
         sys.exit(1)
 
 
+# ---------------------------------------------------------------------------- explain, diff
+#
+# docs/explain.md and the README describe them. The evaluator (rewardlang.explain) and the rules
+# diff (rewardlang.rulediff) are imported inside the commands: `check` and `fmt` should not pay
+# for them at start-up.
+
+_EXPLAIN_FORMATS = ("text", "json")
+_SUGGEST_AMONG = 100_000  # customers remembered for a "did you mean" (a bounded set, whatever the input)
+
+
+def _echo_utf8(text: str) -> None:
+    """Write a report as UTF-8 whatever the locale (it has ÷, ×, → and customers' names)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        click.echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+@main.command("explain")
+@click.argument("ruleset", metavar="RULESET")
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
+@click.option("--customer", required=True, metavar="ID", help="The customer whose events to explain.")
+@click.option("--event", "event_id", metavar="ID",
+              help="Only this event of the customer (and the scheduled items that fell due before it).")
+@click.option("--until", "until_text", metavar="TIME",
+              help="After the events, fire what is due by TIME (ISO 8601 with an offset), as run --until does.")
+@click.option("--format", "output_format", type=click.Choice(_EXPLAIN_FORMATS), default="text", show_default=True,
+              help="text for people, json for machines.")
+@click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
+def explain_command(ruleset: str, events: tuple[str, ...], customer: str, event_id: str | None,
+                    until_text: str | None, output_format: str, csv_delimiter: str) -> None:
+    """Explain one customer's events: for each event, every rule that listens to it and why it
+    fired (with the arithmetic), did not match (which condition, with the values seen), was
+    outside its dates, skipped by a limit or suppressed by `instead of`; the scheduled items
+    (releases, expiries, reminders, birthdays, inactivity, tiers) as they fire; and the balance,
+    tier and counters after each event. EVENTS are JSON Lines or CSV files (- for standard input).
+
+    Exit 0 when explained, 1 when the customer (or --event) has no line in EVENTS, 2 on a usage
+    error (a ruleset with errors, an unreadable file, a bad flag).
+    """
+    from rewardlang.engine import Engine
+    from rewardlang.inputs import InputError, open_events
+
+    if event_id is not None and until_text is not None:
+        _error("--event shows one event; --until fires what is due after the last one: use one of them")
+        sys.exit(2)
+    program = _load_ruleset(ruleset)
+    instant = _until(until_text)
+    engine = Engine(program)
+    mine: list[dict[str, object]] = []
+    others: set[str] = set()
+    seen_files: set[str] = set()
+    try:
+        for name in events:
+            key = name if name == STDIN else os.path.normcase(os.path.abspath(name))
+            if key in seen_files:  # a file named twice is read once
+                continue
+            seen_files.add(key)
+            for line in open_events(name, csv_delimiter=csv_delimiter):
+                if line.value is None:
+                    continue  # a line that cannot be read is nobody's: `run` reports it
+                owner = engine.validator.validate(line.value).customer
+                if owner == customer:
+                    mine.append(line.value)
+                elif owner is not None and len(others) < _SUGGEST_AMONG:
+                    others.add(owner)
+    except InputError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    if not mine:
+        close = difflib.get_close_matches(customer, sorted(others), n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; customer ids are matched exactly"
+        _error(f"customer {customer!r} has no event in {', '.join(events)}{hint}")
+        sys.exit(1)
+    explanation = engine.explain(mine, customer, event_id, until=instant)
+    if not explanation.found:
+        ids = [str(raw.get("id")) for raw in mine if raw.get("id") is not None]
+        shown = ", ".join(ids[:10]) + (", …" if len(ids) > 10 else "")
+        _error(f"customer {customer!r} has no event {event_id!r} in the input; its events are {shown}")
+        sys.exit(1)
+    _echo_utf8(explanation.to_json() if output_format == "json" else explanation.text())
+
+
+def _diff_program(name: str, parser: Parser) -> Program | None:
+    """A ruleset for `diff`: its programme, or None with its errors shown on standard error as
+    `check` shows them."""
+    try:
+        checked = _check_file(name, parser)
+    except UserError as exc:
+        _error(str(exc))
+        return None
+    if checked.program is None:
+        errors = tuple(d for d in checked.diagnostics if d.severity == "error")
+        filename = checked.parsed.ruleset.filename
+        click.echo(to_text(errors, {filename: checked.parsed.source}), err=True)
+        _error(f"{filename}: the ruleset has {_plural(len(errors), 'error')}; fix them (rewardlang check "
+               f"{filename}) and diff again")
+        return None
+    return checked.program
+
+
+@main.command("diff")
+@click.argument("old", metavar="OLD.reward")
+@click.argument("new", metavar="NEW.reward")
+@click.option("--format", "output_format", type=click.Choice(_EXPLAIN_FORMATS), default="text", show_default=True,
+              help="text for people (and pull-request comments), json for machines.")
+def rules_diff(old: str, new: str, output_format: str) -> None:
+    """What changed in the programme from OLD to NEW: rules added, removed and changed (matched
+    by name), settings and declarations, and the order of rules and tiers. It compares meaning,
+    not text: layout, comments, the order of declarations and words that mean the same (gives
+    for earns, point for points) are no change; a renamed rule is one removed and one added.
+
+    Exit 0 when nothing changed, 1 when something did (as diff does), 2 on a usage error or a
+    ruleset that does not check.
+    """
+    import json
+
+    from rewardlang import rulediff
+
+    if old == STDIN and new == STDIN:
+        _error("only one of OLD and NEW can be - (standard input)")
+        sys.exit(2)
+    parser = Parser()
+    programs = [_diff_program(name, parser) for name in (old, new)]
+    old_program, new_program = programs
+    if old_program is None or new_program is None:
+        sys.exit(2)
+    diff = rulediff.compare_programs(old_program, new_program)
+    old_name, new_name = old_program.filename, new_program.filename
+    if output_format == "json":
+        _echo_utf8(json.dumps(rulediff.to_dict(diff, old_name, new_name), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _echo_utf8(rulediff.render_text(diff, old_name, new_name))
+    sys.exit(1 if diff else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="rewardlang")

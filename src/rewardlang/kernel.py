@@ -7,7 +7,10 @@ effect, then the rules in file order, each deciding on the state before the even
 (4) the tier, and the ``tier change`` rules; (5) the conversions.
 
 Decisions (why a rule fired, did not match, was outside its dates, skipped by a limit or
-suppressed) are recorded only when a ``trace`` list is passed: at no cost otherwise.
+suppressed, and the scheduled items as they fire) are recorded only when a ``trace`` list is
+passed: at no cost otherwise — every string of a decision is built under ``if trace is not
+None``. ``rewardlang.explain`` turns them into the ``explain`` command's report, and
+``rewardlang.reasons`` words them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from rewardlang import localtime
+from rewardlang import localtime, printer, reasons
 from rewardlang.compiler import Context, Plan, RulePlan
 from rewardlang.effects import Effect
 from rewardlang.events import Event, Rejection
@@ -44,13 +47,26 @@ _BUILTIN_TYPES = frozenset({"profile", "refund", "redeem", "adjust"})
 
 @attrs.frozen
 class Decision:
-    """Why a rule did or did not apply at one moment (for ``explain``)."""
+    """Why a rule did or did not apply at one moment, or what a scheduled item did (``explain``).
+
+    ``outcome`` is, for a rule: ``fired``, ``no_match`` (its ``where``), ``outside`` (a ``for``,
+    date, weekday or time-of-day modifier), ``not_yet`` (a counter short of its next multiple),
+    ``used_up`` (``first``: not the first), ``skipped`` (a limit) or ``suppressed`` (``instead
+    of``); for a scheduled item: ``release``, ``expire``, ``remind``, ``birthday``, ``inactive``
+    or ``tier`` (a re-evaluation when a window or a ``kept for`` ends). ``detail`` is the short
+    reason (the condition or modifier as written, ``3 of 5``, ``limit reached``); ``text`` is the
+    sentence ``explain`` prints, with the values seen and, for a firing, the arithmetic;
+    ``points`` is what a firing changed the balance (or the pending points) by, ``None`` for
+    effects that are not points. ``rule`` is ``""`` where no rule is concerned.
+    """
 
     time: dt.datetime
     event: str | None
     rule: str
-    outcome: str  # fired | no_match | outside | not_yet | used_up | skipped | suppressed
+    outcome: str
     detail: str = ""
+    text: str = ""
+    points: int | None = None
 
 
 @attrs.frozen
@@ -228,6 +244,11 @@ class Kernel:
             if not award.pending:
                 return
             award.pending = False
+            if trace is not None:
+                text = (f"{reasons.points(award.standing)} pending since event {event_id} released"
+                        if award.standing > 0 else
+                        f"nothing of event {event_id}'s pending award is left to release (refunded)")
+                trace.append(Decision(instant, None, award.rule, "release", event_id, text, award.standing))
             if award.standing > 0:
                 award.lot = self._credit(state, award.standing, instant, event_id)
                 self._emit(state, out, instant, None, award.rule, "points",
@@ -236,14 +257,25 @@ class Kernel:
             (lot_id,) = payload
             for lot in state.lots:
                 if lot.id == lot_id and lot.points > 0:
+                    if trace is not None:
+                        count, unit = self.plan.expiry  # type: ignore[misc]
+                        source = "" if lot.source is None else f" (event {lot.source})"
+                        text = (f"{reasons.points(lot.points)} awarded {reasons.local(lot.available, self.zone)}"
+                                f"{source} expired: points expire after {count} {unit}{'s' * (count != 1)}")
+                        trace.append(Decision(instant, None, "", "expire", "", text, -lot.points))
                     self._expire(state, instant, [lot], out)
                     break
         elif kind == "expire_all":
             if state.last_activity is None or self._activity_deadline(state) != instant:
                 return
+            if trace is not None and state.lot_points() > 0:
+                count, unit = self.plan.expiry  # type: ignore[misc]
+                text = (f"all {reasons.points(state.lot_points())} expired: no activity for {count} "
+                        f"{unit}{'s' * (count != 1)} since {reasons.local(state.last_activity, self.zone)}")
+                trace.append(Decision(instant, None, "", "expire", "", text, -state.lot_points()))
             self._expire(state, instant, list(state.lots), out)
         elif kind == "remind":
-            self._remind(state, instant, payload[0], out)
+            self._remind(state, instant, payload[0], out, trace)
         elif kind == "birthday":
             if state.birthday_due != instant:
                 return
@@ -251,6 +283,9 @@ class Kernel:
             year = self.cal.local_date(instant).year
             if birthdate is not None and state.birthday_year != year:
                 state.birthday_year = year
+                if trace is not None:
+                    trace.append(Decision(instant, None, "", "birthday", "",
+                                          f"birthdate {birthdate.isoformat()}"))
                 self._fire_scheduled_rules(state, instant, self.plan.birthday_rules, out, trace)
             if birthdate is not None:
                 state.birthday_due = self.cal.next_birthday(instant, birthdate)
@@ -264,6 +299,10 @@ class Kernel:
             if self.cal.add(state.last_activity, count, unit) != instant:
                 return
             state.inactive_done.add(index)
+            if trace is not None:
+                text = (f"no event for {count} {unit}{'s' * (count != 1)} since "
+                        f"{reasons.local(state.last_activity, self.zone)}")
+                trace.append(Decision(instant, None, rule.name, "inactive", "", text))
             self._fire_scheduled_rules(state, instant, (rule,), out, trace)
 
     def _expire(self, state: CustomerState, instant: dt.datetime, lots: list[Lot], out: list[Effect]) -> None:
@@ -284,7 +323,8 @@ class Kernel:
     def _lot_expiry(self, state: CustomerState, lot: Lot) -> dt.datetime | None:
         return self._activity_deadline(state) if self.plan.expire_without_activity else lot.expires
 
-    def _remind(self, state: CustomerState, instant: dt.datetime, n: int, out: list[Effect]) -> None:
+    def _remind(self, state: CustomerState, instant: dt.datetime, n: int, out: list[Effect],
+                trace: list[Decision] | None) -> None:
         template, (count, unit) = self.plan.notifications[n]
         day = self.cal.local_date(instant).isoformat()
         if (n, day) in state.reminders_sent:
@@ -303,6 +343,10 @@ class Kernel:
         if expiring <= 0:
             return
         state.reminders_sent.add((n, day))
+        if trace is not None:
+            text = (f"{printer.text(template)}: {reasons.points(expiring)} expire "
+                    f"{reasons.local(expires, self.zone)}")  # type: ignore[arg-type]
+            trace.append(Decision(instant, None, "", "remind", "", text))
         self._emit(state, out, instant, None, None, "message",
                    (("message", template), ("expiring", expiring), ("expires", expires)))
 
@@ -316,9 +360,9 @@ class Kernel:
             if self._allowed(state, rule, instant, 1, event, trace) == 0:
                 continue
             self._record_firing(state, rule, instant, 1)
+            points = self._apply_effect(state, rule, instant, event, {}, out, pending=False, record=None)
             if trace is not None:
-                trace.append(Decision(instant, event, rule.name, "fired"))
-            self._apply_effect(state, rule, instant, event, {}, out, pending=False, record=None)
+                trace.append(self._fired(state, rule, instant, event, {}, points, False))
 
     # ------------------------------------------------------------------ steps 2-5: an event
     def _event(self, state: CustomerState, event: Event, out: list[Effect],
@@ -347,8 +391,9 @@ class Kernel:
             suppressor = next((s for s in self._suppressed_by.get(index, ()) if s in firing), None)
             if suppressor is not None:
                 if trace is not None:
-                    trace.append(Decision(time, event.id, rule.name, "suppressed",
-                                          f'instead of it: "{self.plan.rules[suppressor].name}"'))
+                    name = printer.text(self.plan.rules[suppressor].name)
+                    trace.append(Decision(time, event.id, rule.name, "suppressed", f"instead of it: {name}",
+                                          f"{name} fired instead of it (instead of {printer.text(rule.name)})"))
                 continue
             allowed = self._allowed(state, rule, time, candidates[index], event.id, trace)
             if allowed:
@@ -360,9 +405,10 @@ class Kernel:
             times = firing.get(rule.index, 0)
             for _ in range(times):
                 self._record_firing(state, rule, time, 1)
+                points = self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending,
+                                            record=record)
                 if trace is not None:
-                    trace.append(Decision(time, event.id, rule.name, "fired"))
-                self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending, record=record)
+                    trace.append(self._fired(state, rule, time, event.id, event.fields, points, pending))
         # step 3: history
         spend = record.amount if event.type in self.plan.spend_events else None
         state.history.entries.append([time, event.id, event.type, spend, True])
@@ -401,7 +447,8 @@ class Kernel:
             if trace is not None:
                 where = rule.node.trigger.where  # type: ignore[union-attr]
                 trace.append(Decision(ctx.time, event.id, rule.name, "no_match",
-                                      why_not(where, ctx, self.plan.program)))
+                                      why_not(where, ctx, self.plan.program),
+                                      reasons.condition_false(where, ctx, self.plan.program)))
             return 0
         if not self._guards(rule, ctx, event.id, trace):
             return 0
@@ -411,7 +458,9 @@ class Kernel:
         if kind == "first":
             if rule.index in state.firsts:
                 if trace is not None:
-                    trace.append(Decision(ctx.time, event.id, rule.name, "used_up", "not the first"))
+                    trace.append(Decision(ctx.time, event.id, rule.name, "used_up", "not the first",
+                                          f"only the customer's first matching {event.type} counts, and "
+                                          "there was one before"))
                 return 0
             state.firsts.add(rule.index)
             return 1
@@ -430,15 +479,24 @@ class Kernel:
             counter[1] = multiple
             return firings
         if trace is not None:
-            trace.append(Decision(ctx.time, event.id, rule.name, "not_yet",
-                                  f"{counter[0]} of {rule.step * (counter[1] + 1)}"))
+            target = rule.step * (counter[1] + 1)
+            text = reasons.counter_short(rule.node, counter[0], target, self.plan.program.currency)
+            if counter[1] and counter[0] >= rule.step * counter[1] > counter[0] - step:
+                text += (f" ({reasons.computed(rule.step * counter[1])} was reached before a refund: "
+                         "each multiple fires once)")
+            trace.append(Decision(ctx.time, event.id, rule.name, "not_yet", f"{counter[0]} of {target}", text))
         return 0
 
     def _guards(self, rule: RulePlan, ctx: Context, event: str | None, trace: list[Decision] | None) -> bool:
         for text, guard in rule.guards:
             if not guard(ctx):
                 if trace is not None:
-                    trace.append(Decision(ctx.time, event, rule.name, "outside", text))
+                    # the compiler makes a guard of each of these modifiers, in the rule's order
+                    nodes = [m for m in rule.node.modifiers if isinstance(m, reasons.GUARD_TYPES)]
+                    n = [g for _, g in rule.guards].index(guard)
+                    why = (reasons.guard_false(nodes[n], ctx, self.plan.program, self.zone)
+                           if len(nodes) == len(rule.guards) else text)
+                    trace.append(Decision(ctx.time, event, rule.name, "outside", text, why))
                 return False
         return True
 
@@ -452,8 +510,16 @@ class Kernel:
         for limit, period in rule.limits:
             used = counts.get(self._period(period, time), 0)
             allowed = min(allowed, max(limit - used, 0))
-        if allowed == 0 and trace is not None:
-            trace.append(Decision(time, event, rule.name, "skipped", "limit reached"))
+        if allowed < wanted and trace is not None:
+            reached = []
+            for (limit, period), written in zip(rule.limits, reasons.limit_texts(rule.node)):
+                used = counts.get(self._period(period, time), 0)
+                if used + allowed >= limit:
+                    reached.append(reasons.limit_reached(written, min(used + allowed, limit), limit, period))
+            text = "; ".join(reached)
+            if allowed:
+                text = f"{wanted - allowed} of {wanted} firings over the limit: {text}"
+            trace.append(Decision(time, event, rule.name, "skipped", "limit reached", text))
         return allowed
 
     def _record_firing(self, state: CustomerState, rule: RulePlan, time: dt.datetime, times: int) -> None:
@@ -486,19 +552,22 @@ class Kernel:
         return int(raw.to_integral_value(rounding=_ROUNDING[self.plan.rounding]))
 
     def _apply_effect(self, state: CustomerState, rule: RulePlan, time: dt.datetime, event: str | None,
-                      fields: Any, out: list[Effect], *, pending: bool, record: Applied | None) -> None:
+                      fields: Any, out: list[Effect], *, pending: bool, record: Applied | None) -> int | None:
+        """Apply a rule's effect; the points it awarded (after a cap), None for other effects."""
         effect = rule.effect
         if effect.kind == "points":
             points = self._cap(state, rule, time, int(effect.points))
             self._award(state, out, time, event, rule, points, pending=pending, record=record)
-        elif effect.kind == "rate":
+            return points
+        if effect.kind == "rate":
             amount = fields.get(effect.field)
             points = self._rate_points(effect.points, effect.per, amount) if isinstance(amount, Decimal) else 0
             points = self._cap(state, rule, time, points)
             on_amount = effect.field == "amount"
             self._award(state, out, time, event, rule, points, pending=pending, record=record,
                         rate=effect.points if on_amount else None, per=effect.per if on_amount else None)
-        elif effect.kind == "free_item":
+            return points
+        if effect.kind == "free_item":
             self._emit(state, out, time, event, rule.name, "free_item",
                        (("item", effect.item), ("quantity", effect.quantity)))
         elif effect.kind == "voucher":
@@ -506,6 +575,44 @@ class Kernel:
                        (("voucher", effect.name), ("quantity", effect.quantity)))
         elif effect.kind == "message":
             self._emit(state, out, time, event, rule.name, "message", (("message", effect.name),))
+        return None
+
+    def _fired(self, state: CustomerState, rule: RulePlan, time: dt.datetime, event: str | None, fields: Any,
+               points: int | None, pending: bool) -> Decision:
+        """The ``fired`` decision of a firing just applied, with its arithmetic (only under a trace).
+
+        The uncapped award is computed again with the kernel's own ``_rate_points``; what a cap
+        left is read back from the state the firing updated.
+        """
+        effect = rule.effect
+        event_type = next(iter(rule.events)) if len(rule.events) == 1 else None
+        if points is None:
+            return Decision(time, event, rule.name, "fired", "", reasons.effect_text(rule.node, event_type))
+        if effect.kind == "rate":
+            amount = fields.get(effect.field)
+            amount = amount if isinstance(amount, Decimal) else None
+            wanted = 0 if amount is None else self._rate_points(effect.points, effect.per, amount)
+            head = reasons.rate_arithmetic(rule.node, amount, self.plan.rounding, wanted)
+        else:
+            wanted = int(effect.points)
+            head = "" if points == wanted else reasons.points(wanted)
+        if points != wanted:
+            caps = state.cap_points.get(rule.index, {})
+            cut = []
+            for (_, period), written in zip(rule.caps, reasons.cap_texts(rule.node)):
+                before = caps.get(self._period(period, time), 0) - points
+                cut.append(f"{written} ({before} already {reasons.PERIOD_WORDS[period]})")
+            head += f", cut to {points} by " + " and ".join(cut)
+        if points == 0:
+            tail = "0 points, no ledger line"
+        elif pending and self.plan.pending is not None:
+            count, unit = self.plan.pending
+            release = self.cal.add(time, count, unit)
+            tail = f"{reasons.points(points)} pending until {reasons.local(release, self.zone)}"
+        else:
+            tail = f"{'+' if points > 0 else ''}{reasons.points(points)}"
+        text = f"{head}: {tail}" if head else tail
+        return Decision(time, event, rule.name, "fired", "", text, points)
 
     # ------------------------------------------------------------------ built-in events
     def _builtin_problem(self, state: CustomerState, event: Event) -> tuple[str, str] | None:
@@ -654,6 +761,10 @@ class Kernel:
                 holds = holds or kept is not None
             if holds:
                 new = tier.name
+        if trace is not None and event is None:  # a scheduled re-evaluation: a window or `kept for` ended
+            text = (f"re-evaluated: still {new or 'no tier'}" if new == state.tier
+                    else f"re-evaluated: {state.tier or 'no tier'} → {new or 'no tier'}")
+            trace.append(Decision(time, None, "", "tier", "", text))
         if new == state.tier:
             return
         old, state.tier = state.tier, new
@@ -673,6 +784,9 @@ class Kernel:
                 self._debit(state, cost)
                 self._emit(state, out, time, event, rule.name, "points", (("points", -cost), ("balance", state.balance)))
                 self._apply_effect(state, rule, time, event, {}, out, pending=False, record=None)
+                if trace is not None:
+                    text = f"{reasons.points(cost)} converted to {reasons.effect_text(rule.node, None)}"
+                    trace.append(Decision(time, event, rule.name, "fired", "", text, -cost))
 
     # ------------------------------------------------------------------ forgetting
     def _forgotten(self, time: dt.datetime, clock: dt.datetime) -> bool:

@@ -1078,5 +1078,43 @@ def rules_diff(old: str, new: str, output_format: str) -> None:
     sys.exit(1 if diff else 0)
 
 
+# ---------------------------------------------------------------------------- spark-run (issue 8)
+# The same rules on Apache Spark, byte-identical to `run` (docs/scale.md). The work is in
+# rewardlang.spark (`command`), shared with `run --engine spark`; pyspark is imported only there.
+
+
+@main.command("spark-run")
+@click.argument("ruleset", metavar="RULESET")
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
+@click.option("--master", default="local[*]", show_default=True, metavar="URL",
+              help="The Spark master (ignored under spark-submit, whose session is used).")
+@click.option("--ledger", metavar="PATH",
+              help="The ledger: a .jsonl file (byte-identical to `run`), else a Parquet directory; default stdout.")
+@click.option("--rejected", metavar="FILE", help="Write every line that was not applied, with its reason (JSON Lines).")
+@click.option("--state", metavar="PATH", help="The state a previous spark-run wrote (--new-state), to go on from.")
+@click.option("--new-state", metavar="PATH", help="Write the customers' state: a .jsonl file, else a Parquet directory.")
+@click.option("--until", "until_text", metavar="TIME",
+              help="After the input, fire what is due by TIME for every customer and move every clock there.")
+@click.option("--buckets", type=click.IntRange(min=1), default=2048, show_default=True,
+              help="Groups the customers are hashed into (docs/scale.md).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any line was rejected.")
+@click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
+@click.option("--format", "input_format", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="Read every input as this format (default: by the file name).")
+def spark_run(ruleset: str, events: tuple[str, ...], master: str, ledger: str | None, rejected: str | None,
+              state: str | None, new_state: str | None, until_text: str | None, buckets: int, strict: bool,
+              csv_delimiter: str, input_format: str | None) -> None:
+    """Apply EVENTS (JSON Lines, CSV or Parquet files or directories) on Apache Spark: the same
+    ledger as `run`, byte for byte. Needs `pip install 'rewardlang[spark]'` and Java 17."""
+    from rewardlang import spark as spark_engine
+
+    program = _load_ruleset(ruleset)
+    request = spark_engine.SparkRunRequest(
+        ruleset=ruleset, inputs=tuple(events), master=master, ledger=ledger, rejected=rejected, state=state,
+        new_state=new_state, until=_until(until_text), buckets=buckets, csv_delimiter=csv_delimiter,
+        input_format=input_format)
+    sys.exit(spark_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="rewardlang")

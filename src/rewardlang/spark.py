@@ -1,0 +1,661 @@
+"""The same rules on Apache Spark: one kernel, byte-identical to the embedded run (docs/scale.md).
+
+Why it is built this way (issue 8):
+
+- **One kernel.** Every customer's lines go through ``engine.apply_customer`` — the function
+  ``Engine.run`` and the ``run`` command's runner call — over ``kernel.Kernel``, so there is no
+  second implementation of LANGUAGE.md §4 to drift. Spark only moves lines to the process that
+  holds their customer.
+- **No reliance on Spark's order.** No engine keeps row order within a key, so each customer's
+  lines are sorted here (by file, line number, text: the input's own order, for the index that
+  decides which of several identical lines is "the" applied one), and ``apply_customer`` orders
+  them by ``(time, id)`` with an input-independent tie-break. Effects are sorted canonically per
+  customer and numbered (``n``); the ledger is ``ORDER BY customer, n``, and Spark compares
+  strings as UTF-8 bytes, which is code-point order, the order §5 asks for.
+- **Bucketed grouped map.** Customers are hashed into ``buckets`` groups
+  (``pmod(xxhash64(customer), buckets)``) and each group is one ``applyInPandas`` call: measured
+  5-18× faster than one call per customer. Prior state is joined by ``cogroup`` on the bucket.
+- **Money stays exact.** Lines travel as their JSON text (a CSV row as the JSON of its cells),
+  are read on the executors with the reader the embedded run uses (``rewardlang.inputs``), and
+  numbers become ``Decimal``. A wide DataFrame is turned into JSON text with ``to_json``; float
+  and double columns are refused (a double cannot hold 0.10 exactly).
+- **Lazy pyspark.** ``import rewardlang`` never imports pyspark; a missing pyspark or Java is a
+  ``SparkUnavailable`` with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import pickle
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from rewardlang.effects import canonical
+from rewardlang.engine import apply_customer, line_of
+from rewardlang.events import Validator
+from rewardlang.inputs import InputError, InputLine, open_events
+from rewardlang.kernel import Kernel
+from rewardlang.localtime import format_instant, parse_instant
+from rewardlang.program import Program
+from rewardlang.runner import dump_value, load_value
+from rewardlang.state import CustomerState
+
+if TYPE_CHECKING:  # pyspark is an optional extra: imported only where it is used
+    import pandas as pd
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+DEFAULT_BUCKETS = 2048
+INSTALL = "pip install 'rewardlang[spark]'"
+
+# Lines as the executors read them: the customer (None when the line is rejected before it has
+# one), where it stands in the input, its text (for the rejected file) and, for a CSV row, the
+# JSON of its cells (``payload``; a JSON line's payload is its text). ``line_number`` 0 and
+# ``file`` None mean "not known" (a DataFrame row).
+STAGED_SCHEMA = ("customer string, file_no int, file string, line_number long, text string, payload string, "
+                 "problem string, code string")
+_STAGED = ("customer", "file_no", "file", "line_number", "text", "payload", "problem", "code")
+
+# What the kernel stage gives back, one frame for all of it (a grouped map returns one frame):
+# ``record`` is effect (``text``: the ledger line, ``n``: its place in the customer's ledger),
+# state (``text``: the state's JSON), rejected (``text``: the line, with reason and code) or counts
+# (``text``: the bucket's figures as JSON).
+OUT_SCHEMA = ("record string, customer string, n long, text string, file_no int, file string, line_number long, "
+              "reason string, code string")
+_OUT = ("record", "customer", "n", "text", "file_no", "file", "line_number", "reason", "code")
+STATE_SCHEMA = "customer string, state string"
+
+ARROW_BATCH = 10_000  # staged lines per Arrow batch
+
+
+class SparkUnavailable(Exception):
+    """PySpark or Java is missing; the message says how to get them."""
+
+
+class SparkInputError(Exception):
+    """An input of a Spark run cannot be used (a missing file, a bad DataFrame); one line."""
+
+
+# ================================================================================ sessions
+
+def require_pyspark() -> None:
+    """Raise ``SparkUnavailable`` unless pyspark (with pandas and pyarrow) can be imported."""
+    try:
+        import pandas  # noqa: F401
+        import pyarrow  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise SparkUnavailable(f"running on Spark needs PySpark, pandas and pyarrow ({exc.name} is missing): "
+                               f"{INSTALL}") from None
+
+
+def java_problem() -> str | None:
+    """Why Spark cannot start here (no Java), or None."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.exists(os.path.join(home, "bin", "java")):
+        return None
+    if shutil.which("java"):
+        return None
+    return ("Spark needs Java 17 and none was found (no JAVA_HOME, no java on PATH): install it, e.g. "
+            "apt-get install -y openjdk-17-jre-headless")
+
+
+def session(master: str = "local[*]", app: str = "rewardlang", conf: dict[str, str] | None = None) -> SparkSession:
+    """A SparkSession set up for rewardlang: UTC session time zone (so ``to_json`` of timestamps
+    does not depend on the machine), Arrow on, and, on a local master, the workers running this
+    very Python (the one rewardlang is installed in)."""
+    require_pyspark()
+    problem = java_problem()
+    if problem is not None:
+        raise SparkUnavailable(problem)
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName(app)
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+# ================================================================================ the result
+
+@attrs.frozen
+class SparkRun:
+    """What ``apply`` made, as lazy DataFrames over one persisted frame (unpersist with
+    ``release()`` when done):
+
+    - ``ledger``: ``customer``, ``n`` (the line's place in the customer's ledger), ``line`` (the
+      ledger line, exactly as the embedded run writes it); ``ledger_lines()`` in ledger order.
+    - ``state``: ``customer``, ``state`` (``CustomerState.to_dict`` as JSON) for every customer
+      that has one: the input for the next run's ``state``.
+    - ``rejected``: ``file``, ``line_number``, ``line``, ``reason``, ``code``.
+    """
+
+    ledger: DataFrame
+    state: DataFrame
+    rejected: DataFrame
+    out: DataFrame
+
+    def __iter__(self) -> Iterator[DataFrame]:  # ledger, state, rejected = apply(...)
+        return iter((self.ledger, self.state, self.rejected))
+
+    def ledger_lines(self) -> Iterator[str]:
+        """The ledger in §5's order, one partition at a time (never the whole ledger in the driver).
+
+        Ranges of customers, each sorted: range partitioning puts partition i's customers before
+        partition i+1's, and ``toLocalIterator`` yields partitions in order. Few partitions (a
+        job each), fetched ahead, since this is the driver's serial part."""
+        parallelism = self.ledger.sparkSession.sparkContext.defaultParallelism
+        ordered = (self.ledger.repartitionByRange(max(1, parallelism), "customer")
+                   .sortWithinPartitions("customer", "n").select("line"))
+        for row in ordered.toLocalIterator(prefetchPartitions=True):
+            yield row[0]
+
+    def rejected_lines(self) -> Iterator[str]:
+        """The rejected file's lines, sorted by file and line number as the embedded run sorts them."""
+        ordered = self.rejected.coalesce(1).sortWithinPartitions("file", "line_number", "file_no", "line")
+        for file, number, line, reason in ordered.select("file", "line_number", "line", "reason").toLocalIterator():
+            yield json.dumps({"file": file, "line_number": number, "line": line, "reason": reason},
+                             ensure_ascii=False)
+
+    def counts(self) -> dict[str, Any]:
+        """The run's figures, as the embedded run counts them: read, applied, duplicates, rejected
+        (with ``rejected_by`` code) and customers (those that had lines)."""
+        total: Counter[str] = Counter()
+        by_code: Counter[str] = Counter()
+        for (text,) in self.out.where("record = 'counts'").select("text").collect():
+            figures = json.loads(text)
+            by_code.update(figures.pop("rejected_by"))
+            total.update(figures)
+        for code, n in self.out.where("record = 'rejected' AND customer IS NULL").groupBy("code").count().collect():
+            by_code[code] += n
+            total["rejected"] += n
+        applied, duplicates, rejected = total["applied"], total["duplicates"], total["rejected"]
+        return {"read": applied + duplicates + rejected, "applied": applied, "duplicates": duplicates,
+                "rejected": rejected, "rejected_by": dict(sorted(by_code.items())), "customers": total["customers"]}
+
+    def release(self) -> None:
+        self.out.unpersist()
+
+
+# ================================================================================ the API
+
+def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataFrame | None = None, *,
+          buckets: int = DEFAULT_BUCKETS, until: dt.datetime | str | None = None) -> SparkRun:
+    """Apply ``program`` to ``events`` on Spark: the same ledger, state and rejections, byte for
+    byte, as ``rewardlang run`` (or ``Engine.run`` then ``Engine.advance(until)``) on one machine.
+
+    ``events`` is one of:
+
+    - a DataFrame with a string column ``event``: the JSON text of one event a row (a JSON Lines
+      line), and optionally ``file`` (string) and ``line_number`` (integer) for the rejected
+      output and to decide which of several identical lines counts as the applied one;
+    - a "wide" DataFrame whose columns are the events' keys (``id``, ``type``, ``customer``,
+      ``time``, fields...): each row becomes ``to_json`` of its non-null columns (a null is an
+      absent key, as an empty CSV cell is). Money as string or decimal columns; float and double
+      columns are refused;
+    - the output of ``read_events`` (already staged).
+
+    ``state`` is a previous run's ``SparkRun.state`` (``customer``, ``state``); ``until`` fires what
+    is due by then for every customer with a state, in the input or not (``--until``).
+    ``buckets``: how many groups customers are hashed into (docs/scale.md: choosing it).
+    """
+    require_pyspark()
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1:
+        raise ValueError(f"buckets must be a whole number of at least 1, not {buckets!r}")
+    until_text = _until_text(until)
+    blob = pickle.dumps(program)
+    staged = events if _is_staged(events) else stage_frame(events, program)
+    bucket = F.pmod(F.xxhash64("customer"), F.lit(buckets))
+    lines = (staged.where(F.col("customer").isNotNull())
+             .select("customer", "file_no", "file", "line_number", "text", "payload")
+             .withColumn("bucket", bucket))
+    if state is None:
+        applied = lines.groupBy("bucket").applyInPandas(_lines_only(blob, until_text), OUT_SCHEMA)
+    else:
+        prior = state.select("customer", "state").withColumn("bucket", bucket)
+        applied = (lines.groupBy("bucket").cogroup(prior.groupBy("bucket"))
+                   .applyInPandas(_with_state(blob, until_text), OUT_SCHEMA))
+    early = staged.where(F.col("customer").isNull()).select(
+        F.lit("rejected").alias("record"), F.lit(None).cast("string").alias("customer"),
+        F.lit(0).cast("long").alias("n"), "text", "file_no", "file", "line_number",
+        F.col("problem").alias("reason"), "code")
+    out = applied.unionByName(early).persist(StorageLevel.MEMORY_AND_DISK)
+    number = F.when(F.col("line_number") > 0, F.col("line_number")).otherwise(F.lit(None).cast("long"))
+    return SparkRun(
+        ledger=out.where("record = 'effect'").select("customer", "n", F.col("text").alias("line")),
+        state=out.where("record = 'state'").select("customer", F.col("text").alias("state")),
+        rejected=out.where("record = 'rejected'").select("file", number.alias("line_number"),
+                                                         F.col("text").alias("line"), "reason", "code", "file_no"),
+        out=out,
+    )
+
+
+def _until_text(until: dt.datetime | str | None) -> str | None:
+    if until is None:
+        return None
+    instant = parse_instant(until) if isinstance(until, str) else until
+    if instant is None or instant.tzinfo is None:
+        raise ValueError(f"until is not a time with an offset: {until!r}")
+    return format_instant(instant)
+
+
+def _is_staged(frame: DataFrame) -> bool:
+    return tuple(frame.columns) == _STAGED
+
+
+# ================================================================================ reading
+
+def stage_frame(events: DataFrame, program: Program) -> DataFrame:
+    """A DataFrame of events (an ``event`` text column, or wide) as staged lines."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    fields = {f.name: f.dataType for f in events.schema.fields}
+    if "event" in fields:
+        if not isinstance(fields["event"], T.StringType):
+            raise SparkInputError("the events' `event` column must hold JSON text (a string column)")
+        file = F.col("file").cast("string") if "file" in fields else F.lit(None).cast("string")
+        number = F.col("line_number").cast("long") if "line_number" in fields else F.lit(0).cast("long")
+        rows = events.select(F.col("event").alias("text"), file.alias("file"),
+                             F.coalesce(number, F.lit(0).cast("long")).alias("line_number"))
+    else:
+        missing = [key for key in ("id", "type", "customer", "time") if key not in fields]
+        if missing:
+            raise SparkInputError(f"the events have no `event` column and no column{'s' if len(missing) > 1 else ''} "
+                                  f"{', '.join(missing)}: give the JSON text of each event as `event`, or one "
+                                  "column per key")
+        inexact = [name for name, kind in fields.items() if isinstance(kind, (T.FloatType, T.DoubleType))]
+        if inexact:
+            raise SparkInputError(f"column{'s' if len(inexact) > 1 else ''} {', '.join(inexact)} "
+                                  "hold floating-point numbers, which cannot carry money exactly: cast to a "
+                                  "decimal or a string")
+        rows = events.select(F.to_json(F.struct(*[F.col(f"`{n}`") for n in events.columns])).alias("text"),
+                             F.input_file_name().alias("file"), F.lit(0).cast("long").alias("line_number"))
+        rows = rows.withColumn("file", F.when(F.col("file") == "", None).otherwise(F.col("file")))
+    return rows.mapInArrow(_stage_texts(pickle.dumps(program)), STAGED_SCHEMA)
+
+
+def read_events(spark: SparkSession, program: Program, paths: Sequence[str], *, csv_delimiter: str = ",",
+                input_format: str | None = None) -> DataFrame:
+    """Event files (JSON Lines, CSV, Parquet; directories are read whole, in name order) as staged
+    lines. JSON Lines and CSV are read on the executors by ``rewardlang.inputs`` (one task a
+    file, so every executor must see the paths: local mode, a shared file system or a mounted
+    bucket), with the line numbers and reasons of the embedded run; Parquet by Spark."""
+    files = expand(paths)
+    if not files:
+        raise SparkInputError("no event files found in " + ", ".join(paths))
+    texts = [(n, name) for n, name in enumerate(files) if _format(name, input_format) != "parquet"]
+    parquet = [name for name in files if _format(name, input_format) == "parquet"]
+    for _, name in texts:  # what can be seen up front is reported now, not as a task's traceback
+        try:
+            open_events(name, csv_delimiter=csv_delimiter, fmt=input_format).close()
+        except InputError as exc:
+            raise SparkInputError(str(exc)) from None
+    frames: list[DataFrame] = []
+    if texts:
+        listing = spark.createDataFrame(texts, "file_no int, path string").repartition(len(texts), "file_no")
+        frames.append(listing.mapInArrow(_read_files(pickle.dumps(program), csv_delimiter, input_format),
+                                         STAGED_SCHEMA))
+    if parquet:
+        frames.append(stage_frame(spark.read.parquet(*parquet), program))
+    staged = frames[0]
+    for frame in frames[1:]:
+        staged = staged.unionByName(frame)
+    return staged
+
+
+def expand(paths: Sequence[str]) -> list[str]:
+    """Files, and the files under directories (recursively, sorted, without hidden and ``_``
+    files such as Spark's ``_SUCCESS``), in the order given."""
+    out: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                found.extend(os.path.join(root, n) for n in names if not n.startswith((".", "_")))
+            out.extend(sorted(found))
+        elif not os.path.exists(path):
+            raise SparkInputError(f"{path}: no such file or directory: check the path")
+        else:
+            out.append(path)
+    return out
+
+
+def _format(name: str, given: str | None) -> str:
+    if given is not None:
+        return given
+    return "parquet" if name.lower().endswith((".parquet", ".parq")) else "text"
+
+
+# ---------------------------------------------------------------------------- on the executors
+
+_WORKERS: dict[str, tuple[Kernel, Validator]] = {}
+
+
+def _worker(blob: bytes) -> tuple[Kernel, Validator]:
+    """The kernel and validator of a programme, built once per Python worker process."""
+    key = hashlib.sha256(blob).hexdigest()
+    found = _WORKERS.get(key)
+    if found is None:
+        from rewardlang.compiler import compile_program
+
+        program = pickle.loads(blob)  # noqa: S301 - our own bytes, made by the driver
+        found = _WORKERS[key] = (Kernel(compile_program(program)), Validator(program))
+    return found
+
+
+class _Staged:
+    """Columns of staged lines, flushed as Arrow batches."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in _STAGED}
+
+    def __len__(self) -> int:
+        return len(self.columns["text"])
+
+    def add(self, validator: Validator, file_no: int, file: str | None, number: int, line: InputLine) -> None:
+        c = self.columns
+        customer = problem = code = payload = None
+        if line.value is None:
+            problem, code = line.problem or "unreadable", line.code or "unreadable"
+        else:
+            item = validator.validate(line.value)
+            customer = item.customer
+            if customer is None:
+                problem, code = item.reason, item.code  # type: ignore[union-attr]
+            elif line.fmt != "jsonl":
+                payload = dump_value(line.value)
+        c["customer"].append(customer)
+        c["file_no"].append(file_no)
+        c["file"].append(file)
+        c["line_number"].append(number)
+        c["text"].append(line.text)
+        c["payload"].append(payload)
+        c["problem"].append(problem)
+        c["code"].append(code)
+
+    def batch(self) -> pa.RecordBatch:
+        import pyarrow as pa
+
+        schema = pa.schema([("customer", pa.string()), ("file_no", pa.int32()), ("file", pa.string()),
+                            ("line_number", pa.int64()), ("text", pa.string()), ("payload", pa.string()),
+                            ("problem", pa.string()), ("code", pa.string())])  # STAGED_SCHEMA
+        batch = pa.RecordBatch.from_pydict(self.columns, schema=schema)
+        for values in self.columns.values():
+            values.clear()
+        return batch
+
+
+def _read_files(blob: bytes, delimiter: str, fmt: str | None) -> Callable[[Iterator[pa.RecordBatch]],
+                                                                       Iterator[pa.RecordBatch]]:
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        validator = _worker(blob)[1]
+        staged = _Staged()
+        for batch in batches:
+            for file_no, path in zip(batch.column("file_no").to_pylist(), batch.column("path").to_pylist()):
+                for line in open_events(path, csv_delimiter=delimiter, fmt=None if fmt == "text" else fmt):
+                    staged.add(validator, file_no, line.file, line.line_number, line)
+                    if len(staged) >= ARROW_BATCH:
+                        yield staged.batch()
+        if len(staged):
+            yield staged.batch()
+    return read
+
+
+def _stage_texts(blob: bytes) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Rows of JSON text read as JSON Lines lines are: a batch of rows is one in-memory JSON
+    Lines stream (after one blank line, so that no row is taken for the start of a file and
+    loses a byte order mark), and row k is its physical line k + 2."""
+    def stage(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        validator = _worker(blob)[1]
+        staged = _Staged()
+        for batch in batches:
+            texts = batch.column("text").to_pylist()
+            files = batch.column("file").to_pylist()
+            numbers = batch.column("line_number").to_pylist()
+            chunk = io.BytesIO()
+            chunk.write(b"\n")
+            broken: dict[int, str] = {}
+            for k, text in enumerate(texts):
+                if text is None or "\n" in text or "\r" in text:
+                    broken[k] = "" if text is None else text
+                    chunk.write(b"\n")
+                else:
+                    chunk.write(text.encode("utf-8", "surrogatepass") + b"\n")
+            chunk.seek(0)
+            for line in open_events("-", fmt="jsonl", stdin=chunk):
+                k = line.line_number - 2
+                staged.add(validator, 0, files[k], numbers[k], line)
+            for k, text in broken.items():
+                why = ("the event is null: give the JSON text of one event" if texts[k] is None else
+                       "the event's text holds a line break: give each event as one line of JSON")
+                staged.add(validator, 0, files[k], numbers[k],
+                           InputLine(files[k] or "", numbers[k], text, None, why, "jsonl", "not_json"))
+            if len(staged) >= ARROW_BATCH:
+                yield staged.batch()
+        if len(staged):
+            yield staged.batch()
+    return stage
+
+
+# ---------------------------------------------------------------------------- the kernel stage
+
+def _lines_only(blob: bytes, until: str | None) -> Callable[[Any, pd.DataFrame], pd.DataFrame]:
+    def run(key: Any, lines: pd.DataFrame) -> pd.DataFrame:
+        return _bucket(blob, until, lines, {})
+    return run
+
+
+def _with_state(blob: bytes, until: str | None) -> Callable[[Any, pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    def run(key: Any, lines: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
+        saved = {} if states.empty else dict(zip(states["customer"], states["state"]))
+        return _bucket(blob, until, lines, saved)
+    return run
+
+
+def _bucket(blob: bytes, until_text: str | None, lines: pd.DataFrame, stored: dict[str, str]) -> pd.DataFrame:
+    """One bucket: each customer's lines, sorted by their place in the input (Spark's order is
+    no order), with its stored state, through ``apply_customer``; then ``until``."""
+    import pandas as pd
+
+    kernel, validator = _worker(blob)
+    until = parse_instant(until_text) if until_text is not None else None
+    per: dict[str, list[tuple[Any, ...]]] = {}
+    for row in () if lines.empty else zip(lines["customer"], lines["file_no"], lines["line_number"], lines["text"], lines["payload"],
+                   lines["file"]):
+        per.setdefault(row[0], []).append(row[1:])
+    out: dict[str, list[Any]] = {name: [] for name in _OUT}
+    figures: Counter[str] = Counter()
+    rejected_by: Counter[str] = Counter()
+
+    def emit(record: str, customer: str | None, n: int, text: str, file_no: int = 0, file: str | None = None,
+             line_number: int = 0, reason: str | None = None, code: str | None = None) -> None:
+        for name, value in zip(_OUT, (record, customer, n, text, file_no, file, line_number, reason, code)):
+            out[name].append(value)
+
+    for customer in sorted(per.keys() | stored.keys()):
+        saved = stored.get(customer)
+        rows = per.get(customer)
+        if rows is None and until is None:
+            emit("state", customer, 0, saved)  # type: ignore[arg-type]  # untouched: kept as it was
+            continue
+        state = CustomerState(customer) if saved is None else CustomerState.from_dict(json.loads(saved))
+        touched = saved is not None
+        effects = []
+        if rows:
+            figures["customers"] += 1
+            rows.sort(key=lambda r: (int(r[0]), int(r[1]), r[2]))
+            found = []
+            for index, (_, _, text, payload, _) in enumerate(rows):
+                value = load_value(text if payload is None else payload)
+                found.append(line_of(index, validator.validate(value), value))
+            result = apply_customer(kernel, state, found)
+            touched = touched or result.touched
+            effects.extend(result.effects)
+            for outcome in result.outcomes:
+                if outcome.status == "applied":
+                    figures["applied"] += 1
+                elif outcome.status == "duplicate":
+                    figures["duplicates"] += 1
+                else:
+                    figures["rejected"] += 1
+                    code = outcome.code or "rejected"
+                    rejected_by[code] += 1
+                    file_no, number, text, _, file = rows[outcome.index]
+                    emit("rejected", customer, 0, text, int(file_no), file, int(number), outcome.reason or code, code)
+        if until is not None and touched:
+            effects.extend(kernel.advance(state, until))
+        for n, effect in enumerate(canonical(effects)):
+            emit("effect", customer, n, effect.to_json())
+        if touched:
+            emit("state", customer, 0, json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":")))
+    emit("counts", None, 0, json.dumps({**figures, "rejected_by": dict(rejected_by)}))
+    return pd.DataFrame(out)
+
+
+# ================================================================================ the command
+
+@attrs.frozen
+class SparkRunRequest:
+    """What ``rewardlang spark-run`` (and ``run --engine spark``) was asked to do."""
+
+    ruleset: str
+    inputs: tuple[str, ...]
+    master: str = "local[*]"
+    ledger: str | None = None  # None: standard output; *.jsonl/*.json: one file; else a Parquet directory
+    rejected: str | None = None  # a JSON Lines file
+    state: str | None = None  # a previous run's state (Parquet directory or JSON Lines), if any
+    new_state: str | None = None  # where this run's state goes (Parquet directory or JSON Lines)
+    until: dt.datetime | None = None
+    buckets: int = DEFAULT_BUCKETS
+    csv_delimiter: str = ","
+    input_format: str | None = None  # jsonl | csv | parquet; None: by each file's name
+
+
+def run_spark(request: SparkRunRequest, program: Program, *, out: Any = None,
+              spark: SparkSession | None = None) -> dict[str, Any]:
+    """A whole run on Spark: read, apply, write. Returns the counts. Raises ``SparkUnavailable``
+    or ``SparkInputError`` (one line each) for what the user must fix."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    expand(request.inputs)  # a missing input is said before a JVM is started for nothing
+    spark = spark or SparkSession.getActiveSession()  # spark-submit's, or an embedding job's: not ours to stop
+    own = spark is None
+    if spark is None:
+        spark = session(request.master, "rewardlang run", {"spark.ui.showConsoleProgress": "false"})
+        spark.sparkContext.setLogLevel("ERROR")
+    try:
+        events = read_events(spark, program, request.inputs, csv_delimiter=request.csv_delimiter,
+                             input_format=request.input_format)
+        prior = read_state(spark, request.state) if request.state else None
+        result = apply(spark, program, events, prior, buckets=request.buckets, until=request.until)
+        try:
+            if request.ledger is None or _is_jsonl(request.ledger):
+                _write_lines(request.ledger, result.ledger_lines(), out or sys.stdout)
+            else:
+                result.ledger.orderBy("customer", "n").write.mode("overwrite").parquet(request.ledger)
+            if request.rejected is not None:
+                _write_lines(request.rejected, result.rejected_lines(), None)
+            if request.new_state is not None:
+                write_state(result.state, request.new_state)
+            return result.counts()
+        finally:
+            result.release()
+    finally:
+        if own:
+            spark.stop()
+
+
+def read_state(spark: SparkSession, path: str) -> DataFrame:
+    """A state written by ``write_state``: a Parquet directory (``customer``, ``state``) or a JSON
+    Lines file of state objects (each names its customer)."""
+    from pyspark.sql import functions as F
+
+    if not os.path.exists(path):
+        raise SparkInputError(f"{path}: no such state: check the path, or leave --state out for a first run")
+    if _is_jsonl(path):
+        text = spark.read.text(path)
+        return text.select(F.get_json_object("value", "$.customer").alias("customer"), F.col("value").alias("state"))
+    return spark.read.parquet(path).select("customer", "state")
+
+
+def write_state(state: DataFrame, path: str) -> None:
+    """Parquet (a directory) unless the name ends in .jsonl/.json: then one JSON Lines file, a
+    customer a line in customer order."""
+    if _is_jsonl(path):
+        _write_lines(path, (row[0] for row in state.orderBy("customer").select("state").toLocalIterator()), None)
+    else:
+        state.write.mode("overwrite").parquet(path)
+
+
+def _is_jsonl(path: str) -> bool:
+    return path.lower().endswith((".jsonl", ".json", ".ndjson"))
+
+
+def _write_lines(path: str | None, lines: Iterable[str], out: Any) -> None:
+    """Lines to ``out`` (path None), or to a file written whole or not at all (temporary, rename)."""
+    if path is None:
+        for line in lines:
+            out.write(line + "\n")
+        out.flush()
+        return
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+        for line in lines:
+            stream.write(line + "\n")
+    os.replace(temporary, path)
+
+
+def summary(counts: dict[str, Any]) -> str:
+    """The run's figures in one line, for standard error."""
+    by = ", ".join(f"{code} {n}" for code, n in counts["rejected_by"].items())
+    return (f"read {counts['read']} lines: {counts['applied']} applied, {counts['duplicates']} duplicates, "
+            f"{counts['rejected']} rejected{f' ({by})' if by else ''}; {counts['customers']} customers")
+
+
+def command(request: SparkRunRequest, program: Program, *, strict: bool = False,
+            say: Callable[[str], None] | None = None) -> int:
+    """The command line's side of a Spark run (``rewardlang spark-run``, ``run --engine spark``):
+    the ledger to stdout unless a file is named, the summary or a one-line error on stderr, and
+    the exit code (0; 1 with ``strict`` when a line was rejected; 2 when the run cannot be done)."""
+    say = say or (lambda message: print(message, file=sys.stderr))
+    out = None
+    if request.ledger is None:
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False) \
+            if hasattr(sys.stdout, "buffer") else sys.stdout
+    try:
+        counts = run_spark(request, program, out=out)
+    except (SparkUnavailable, SparkInputError, ValueError) as exc:
+        say(f"error: {exc}")
+        return 2
+    except Exception as exc:  # a failed Spark job: its first line, the JVM's stack only on demand
+        if not type(exc).__module__.startswith(("py4j", "pyspark")) or os.environ.get("REWARDLANG_DEBUG"):
+            raise
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        say(f"error: the Spark job failed: {first} (REWARDLANG_DEBUG=1 shows the whole error)")
+        return 2
+    finally:
+        if isinstance(out, io.TextIOWrapper):
+            out.flush()
+            out.detach()
+    say(summary(counts))
+    return 1 if strict and counts["rejected"] else 0

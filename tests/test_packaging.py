@@ -29,7 +29,8 @@ README_TEST_COMMAND = (
 )
 README_MAIN_COMMAND = (
     "python3.11 -m venv .venv && .venv/bin/pip install . && "
-    ".venv/bin/rewardlang check rulesets/bookshop.reward"
+    ".venv/bin/rewardlang run rulesets/bookshop.reward examples/bookshop/events.jsonl --state bookshop.db "
+    "--ledger ledger.jsonl"
 )
 
 RULESET = """\
@@ -174,18 +175,28 @@ def test_installed_copy_works_when_the_cache_cannot_be_written(installed: Path, 
     assert _tree(installed) == before
 
 
-def test_installed_command_checks_the_bookshop(installed: Path, tmp_path: Path):
-    """The README's main job, with the installed copy: ``rewardlang check rulesets/bookshop.reward``."""
+def test_installed_command_runs_the_bookshop(installed: Path, tmp_path: Path):
+    """The README's main job, with the installed copy: ``rewardlang run rulesets/bookshop.reward
+    examples/bookshop/events.jsonl --state bookshop.db --ledger ledger.jsonl``; run twice, the
+    second finds the run done and writes the same ledger."""
     code = """
     import rewardlang.cli
     assert rewardlang.cli.__file__.startswith(sys.path[0]), rewardlang.cli.__file__
     rewardlang.cli.main(sys.argv[1:], prog_name="rewardlang")
     """
-    result = _run_installed(
-        installed, code, tmp_path / "cache", tmp_path, "check", os.fspath(ROOT / "rulesets" / "bookshop.reward")
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "All checks passed (1 file).\n"
+    args = ("run", os.fspath(ROOT / "rulesets" / "bookshop.reward"),
+            os.fspath(ROOT / "examples" / "bookshop" / "events.jsonl"),
+            "--state", "bookshop.db", "--ledger", "ledger.jsonl")
+    first = _run_installed(installed, code, tmp_path / "cache", tmp_path, *args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    ledger = (tmp_path / "ledger.jsonl").read_bytes()
+    lines = ledger.decode().splitlines()
+    assert len(lines) > 1000 and all(json.loads(line)["customer"] for line in lines)
+    assert (tmp_path / "bookshop.db").exists()
+    assert "read" in first.stderr and "Traceback" not in first.stderr
+    second = _run_installed(installed, code, tmp_path / "cache", tmp_path, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (tmp_path / "ledger.jsonl").read_bytes() == ledger
 
 
 # ---------------------------------------------------------------------------- README and CI

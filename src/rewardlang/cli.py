@@ -1078,6 +1078,134 @@ def rules_diff(old: str, new: str, output_format: str) -> None:
     sys.exit(1 if diff else 0)
 
 
+# ---------------------------------------------------------------------------- simulate
+# rewardlang.simulate (and matplotlib, for --report) are imported inside the command, so that the
+# other commands do not pay for them at start-up. docs/simulate.md is the users' description.
+
+
+def _simulate_write(text: str) -> None:
+    """Standard output as UTF-8 whatever the locale (rule names and customers may be any text)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        click.echo(text, nl=False)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def _simulate_report_file(path: str, text: str) -> str | None:
+    """Write the report whole or not at all (a temporary file beside it, then a rename); the
+    problem in one line, or None."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        return f"--report {path}: cannot be written ({exc.strerror or exc}); check the directory"
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        return f"--report {path}: cannot be written ({exc.strerror or exc}); check the path"
+    return None
+
+
+@main.command("simulate")
+@click.argument("ruleset", metavar="RULESET")
+@click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
+@click.option("--compare", "compare_path", metavar="OTHER.reward",
+              help="A second programme run on the same events: both side by side, with the differences and "
+                   "the customers whose points issued differ most.")
+@click.option("--until", "until_text", metavar="TIME",
+              help="Report at TIME (ISO 8601 with an offset, at or after the latest event): what falls due by "
+                   "then (expiries, pending releases, tier changes) is counted. Default: the latest time in "
+                   "the input.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True, help="text for people, json or csv for machines and spreadsheets.")
+@click.option("--report", "report_path", metavar="FILE",
+              help="Also write a self-contained HTML report (tables and charts) to FILE; needs the report "
+                   "extra: pip install 'rewardlang[report]'.")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Read every input as this format (default: by the file name; - by its first character).")
+@click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
+@click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes to apply customers in (default: the CPUs available; small inputs use one). The "
+                   "figures do not depend on it.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+              help="With --compare: how many of the customers whose points issued differ most to list.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any line was rejected.")
+def simulate_command(ruleset: str, events: tuple[str, ...], compare_path: str | None, until_text: str | None,
+                     output_format: str, report_path: str | None, input_format: str | None, csv_delimiter: str,
+                     processes: int | None, top: int, strict: bool) -> None:
+    """Simulate a programme over EVENTS (JSON Lines or CSV files, any order; - for standard
+    input) and report what it costs and whom it reaches: per rule, the programme (points issued,
+    redeemed, expired, outstanding; liability and reward cost in money), tiers, segments, month
+    by month, and the loyalty effect (the top 20 % of buyers by spend against the rest). With
+    --compare, two programmes on the same events side by side. Read-only: no state file is
+    written. See docs/simulate.md.
+
+    Exit 0 when done, 1 with --strict when a line was rejected, 2 on a usage error (a ruleset
+    with errors, an unreadable file, a bad flag).
+    """
+    from rewardlang import simtables
+    from rewardlang.simulate import Problem, SimulateRequest, simulate
+
+    program = _load_ruleset(ruleset)
+    other = _load_ruleset(compare_path) if compare_path is not None else None
+    instant = _until(until_text)
+    if report_path is not None:
+        from rewardlang import simreport
+
+        try:
+            simreport._matplotlib()
+        except simreport.ReportUnavailable as exc:
+            _error(str(exc))
+            sys.exit(2)
+        if os.path.isdir(report_path):
+            _error(f"--report {report_path}: is a directory; name a file, as in --report report.html")
+            sys.exit(2)
+        parent = os.path.dirname(os.path.abspath(report_path))
+        if not os.path.isdir(parent):
+            _error(f"--report {report_path}: the directory {parent} does not exist; create it first")
+            sys.exit(2)
+    names: list[str] = []
+    seen: set[str] = set()
+    for name in events:  # a file named twice is read once
+        key = name if name == STDIN else os.path.normcase(os.path.abspath(name))
+        if key not in seen:
+            seen.add(key)
+            names.append(name)
+    request = SimulateRequest(program=program, ruleset=ruleset, inputs=tuple(names), compare=other,
+                              compare_ruleset=compare_path, until=instant, csv_delimiter=csv_delimiter,
+                              input_format=input_format, processes=processes, top=top)
+    result = simulate(request)
+    if isinstance(result, Problem):
+        _error(result.message)
+        sys.exit(2)
+    if report_path is not None:
+        page = simreport.report_html(result, simtables.head_lines(result))
+        problem = _simulate_report_file(report_path, page)
+        if problem is not None:
+            _error(problem)
+            sys.exit(2)
+    render = {"text": simtables.to_text, "json": simtables.to_json, "csv": simtables.to_csv}[output_format]
+    _simulate_write(render(result))
+    rejected = max(p["input"]["rejected"] for p in result.programmes)
+    click.echo(f"simulated {result.read:,} lines of {result.customers:,} customers in {result.seconds:.1f} s "
+               f"({result.processes} process{'es' if result.processes != 1 else ''})"
+               + (f"; report written to {report_path}" if report_path is not None else ""), err=True)
+    if strict and rejected:
+        sys.exit(1)
+
+
 # ---------------------------------------------------------------------------- spark-run (issue 8)
 # The same rules on Apache Spark, byte-identical to `run` (docs/scale.md). The work is in
 # rewardlang.spark (`command`), shared with `run --engine spark`; pyspark is imported only there.

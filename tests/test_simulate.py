@@ -157,7 +157,8 @@ def test_every_figure_of_the_text_output_by_hand(tiny):
     ruleset, events = tiny
     code, out, err = invoke(str(ruleset), str(events), "--processes", "1")
     assert code == 0, err
-    assert re.fullmatch(r"simulated 13 lines of 3 customers in \d+\.\d s \(1 process\)\n", err)
+    assert re.fullmatch(r"simulated 13 lines of 3 customers in \d+\.\d s \(1 process: staging \d+\.\d s, "
+                        r"applying \d+\.\d s\)\n", err)
     head, tables = sections(out)
     assert head == [
         f"Simulation of Tiny Club ({ruleset}); currency SEK, point value 0.10 SEK",

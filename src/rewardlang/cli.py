@@ -1199,8 +1199,10 @@ def simulate_command(ruleset: str, events: tuple[str, ...], compare_path: str | 
     render = {"text": simtables.to_text, "json": simtables.to_json, "csv": simtables.to_csv}[output_format]
     _simulate_write(render(result))
     rejected = max(p["input"]["rejected"] for p in result.programmes)
+    phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in result.timings.items()
+                       if phase in ("staging", "applying"))
     click.echo(f"simulated {result.read:,} lines of {result.customers:,} customers in {result.seconds:.1f} s "
-               f"({result.processes} process{'es' if result.processes != 1 else ''})"
+               f"({result.processes} process{'es' if result.processes != 1 else ''}: {phases})"
                + (f"; report written to {report_path}" if report_path is not None else ""), err=True)
     if strict and rejected:
         sys.exit(1)

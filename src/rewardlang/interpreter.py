@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from rewardlang import ast, localtime
@@ -120,30 +121,42 @@ def read(node: ast.Operand, ctx: Any, program: Program) -> Any:
     raise TypeError(node)
 
 
-def why_not(node: ast.Condition, ctx: Any, program: Program) -> str:
-    """Why a condition is false, in words with the values seen (``amount 249.00 is not >= 300 SEK``).
-
-    For ``and`` it is the first part that is false; for ``or`` every part, joined by ``and``; for
-    ``not X`` that X holds. Only called when a trace was asked for.
+def false_part(node: ast.Condition, ctx: Any, program: Program, word: Callable[[Any, Any], str]) -> str:
+    """Why a condition is false: which part, decided by :func:`evaluate` (so the words never name
+    a part the evaluator holds true), with ``word(leaf, value)`` wording a false comparison and
+    the value it saw. For ``and`` it is the first false part; for ``or`` every part, joined by
+    ``and``; for ``not X`` that X holds; a missing value is "missing". Only called when a trace
+    was asked for; ``why_not`` and ``rewardlang.reasons`` word the leaves each their own way.
     """
     from rewardlang import printer
 
     if isinstance(node, ast.Group):
-        return why_not(node.item, ctx, program)
+        return false_part(node.item, ctx, program, word)
     if isinstance(node, ast.And):
         for item in node.items:
             if not evaluate(item, ctx, program):
-                return why_not(item, ctx, program)
+                return false_part(item, ctx, program, word)
         return "the condition holds"
     if isinstance(node, ast.Or):
-        return " and ".join(why_not(item, ctx, program) for item in node.items)
+        return " and ".join(false_part(item, ctx, program, word) for item in node.items)
     if isinstance(node, ast.Not):
         return f"{printer.condition(node.item)} holds"
     value = read(node.left, ctx, program)
-    shown = printer.operand(node.left)
     if value is _ABSENT or (value is None and not isinstance(node.left, ast.TierRef)):
-        return f"{shown} is missing"
-    seen = _show(value)
+        return f"{printer.operand(node.left)} is missing"
+    return word(node, value)
+
+
+def why_not(node: ast.Condition, ctx: Any, program: Program) -> str:
+    """Why a condition is false, in words with the values seen (``amount 249.00 is not >= 300 SEK``):
+    the ``detail`` of a decision record."""
+    return false_part(node, ctx, program, _plain_words)
+
+
+def _plain_words(node: Any, value: Any) -> str:
+    from rewardlang import printer
+
+    shown, seen = printer.operand(node.left), _show(value)
     if isinstance(node, ast.Compare):
         return f"{shown} {seen} is not {node.op} {printer.value(node.right)}"
     if isinstance(node, ast.InList):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from rewardlang import ast, localtime, printer
-from rewardlang.interpreter import _ABSENT, evaluate, read  # _ABSENT: how `read` says "no such value"
+from rewardlang.interpreter import evaluate, false_part, read
 from rewardlang.program import Program
 
 ROUNDING_WORDS = {"down": "rounding down", "nearest": "rounding to nearest, halves up", "up": "rounding up"}
@@ -85,23 +85,12 @@ def local(instant: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 def condition_false(node: ast.Condition, ctx: Any, program: Program) -> str:
-    """Why a condition is false, with the values seen. For ``and`` the first false part; for
-    ``or`` every part, joined by ``and``; for ``not X`` that X holds."""
-    if isinstance(node, ast.Group):
-        return condition_false(node.item, ctx, program)
-    if isinstance(node, ast.And):
-        for item in node.items:
-            if not evaluate(item, ctx, program):
-                return condition_false(item, ctx, program)
-        return "the condition holds"
-    if isinstance(node, ast.Or):
-        return " and ".join(condition_false(item, ctx, program) for item in node.items)
-    if isinstance(node, ast.Not):
-        return f"{printer.condition(node.item)} holds"
-    value = read(node.left, ctx, program)
+    """Why a condition is false, with the values seen (which part: ``interpreter.false_part``)."""
+    return false_part(node, ctx, program, _false_words)
+
+
+def _false_words(node: Any, value: Any) -> str:
     shown = printer.operand(node.left)
-    if value is _ABSENT or (value is None and not isinstance(node.left, ast.TierRef)):
-        return f"{shown} is missing"
     if isinstance(node, ast.Compare):
         right = printer.value(node.right)
         seen = show(value, node.right)

@@ -48,6 +48,16 @@ def test_add_and_subtract(zone_and_instant, n, unit):
     assert fast.add(t, n, unit) == localtime.add(t, n, unit, tz)  # again, from the memo
 
 
+@given(zones, instants, st.integers(min_value=-400, max_value=400), units)
+@example(localtime.zone("Europe/Stockholm"), dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC), 6, "month")
+@example(localtime.zone("Europe/Stockholm"), dt.datetime(2026, 8, 15, 21, 30, tzinfo=UTC), -90, "day")
+@example(localtime.zone("Australia/Lord_Howe"), dt.datetime(2026, 1, 15, 13, 15, tzinfo=UTC), 6, "month")
+def test_add_across_an_offset_change(tz, t, n, unit):
+    """Far from any transition at both ends, but with another offset at the end (the fast path's
+    second guess): the same instant as the definition."""
+    assert ZoneCalendar(tz).add(t, n, unit) == localtime.add(t, n, unit, tz)
+
+
 @given(anywhere, counts, units)
 @example((localtime.zone("Pacific/Apia"), dt.datetime(2011, 12, 1, 0, 0, tzinfo=UTC)), 1, "month")
 @example((localtime.zone("Europe/Stockholm"), dt.datetime(2026, 1, 31, 11, 0, tzinfo=UTC)), 1, "month")

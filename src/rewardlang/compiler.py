@@ -9,6 +9,7 @@ that is the test oracle the compiled closures are held equal to.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ MISSING: Any = object()
 class Context:
     """What a condition can see while a rule is being decided for one customer at one time."""
 
-    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "cal", "zone", "starts")
+    __slots__ = ("time", "fields", "profile", "tier", "balance", "history", "cal", "zone", "starts", "_date")
 
     def __init__(self, time, fields, profile, tier, balance, history, cal):  # type: ignore[no-untyped-def]
         self.time = time
@@ -39,7 +40,8 @@ class Context:
         self.history = history  # rewardlang.state.History: spend and counts over windows
         self.cal = cal  # the plan's calendar (rewardlang.zonecalendar)
         self.zone = cal.tz
-        self.starts: dict[tuple[int, str], Any] = {}  # window starts, computed once per context
+        self.starts: dict[tuple[Any, ...], Any] = {}  # window starts and spends, computed once per context
+        self._date: dt.date | None = None
 
     def window_start(self, count: int, unit: str) -> Any:
         key = (count, unit)
@@ -47,6 +49,21 @@ class Context:
         if start is None:
             start = self.starts[key] = self.cal.subtract(self.time, count, unit)
         return start
+
+    def spend_in(self, count: int, unit: str) -> Any:
+        """``spend in last D``, once per context: every tier asks for the same window."""
+        key = ("spend", count, unit)
+        spend = self.starts.get(key)
+        if spend is None:
+            spend = self.starts[key] = self.history.spend_since(self.window_start(count, unit))
+        return spend
+
+    def local_date(self) -> dt.date:
+        """The local date of ``time``, once per context (date, weekday and age tests ask for it)."""
+        day = self._date
+        if day is None:
+            day = self._date = self.cal.local_date(self.time)
+        return day
 
 
 @attrs.frozen
@@ -185,7 +202,7 @@ class ConditionCompiler:
             if node.window is None:
                 return lambda ctx: ctx.history.spend_total
             count, unit = duration(node.window)
-            return lambda ctx: ctx.history.spend_since(ctx.window_start(count, unit))
+            return lambda ctx: ctx.spend_in(count, unit)
         if isinstance(node, ast.CountAggregate):
             event = self.program.event_of(node.event.text)
             if node.window is None:
@@ -387,10 +404,10 @@ def _rule_plan(index, node, program, compiler, segments, tier_names, spend_event
             guards.append((text, _for_guard(mod, segments, tier_names)))
         elif isinstance(mod, ast.DateWindow):
             start, end = mod.start.date, mod.end.date
-            guards.append((text, lambda ctx, s=start, e=end: ctx.cal.in_date_window(ctx.time, s, e)))
+            guards.append((text, lambda ctx, s=start, e=end: s <= ctx.local_date() <= e))
         elif isinstance(mod, ast.WeekdayModifier):
             days = frozenset(ast.WEEKDAYS.index(d) for d in mod.days)
-            guards.append((text, lambda ctx, d=days: ctx.cal.weekday(ctx.time) in d))
+            guards.append((text, lambda ctx, d=days: ctx.local_date().weekday() in d))
         elif isinstance(mod, ast.TimeWindow):
             start_t, end_t = mod.start.time, mod.end.time
             guards.append(

@@ -92,6 +92,11 @@ class Kernel:
         for rule in plan.rules:
             for target in rule.suppresses:
                 self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
+        # the suppression order restricted to each event type's rules (the others cannot fire)
+        self._order_by_event = {
+            event: tuple(i for i in plan.suppression_order if i in {r.index for r in rules})
+            for event, rules in plan.by_event.items()
+        }
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         # plain-timedelta lower bounds of how long applied events and history are kept
@@ -326,7 +331,8 @@ class Kernel:
     def _remind(self, state: CustomerState, instant: dt.datetime, n: int, out: list[Effect],
                 trace: list[Decision] | None) -> None:
         template, (count, unit) = self.plan.notifications[n]
-        day = self.cal.local_date(instant).isoformat()
+        today = self.cal.local_date(instant)
+        day = today.isoformat()
         if (n, day) in state.reminders_sent:
             return
         expiring = 0
@@ -336,7 +342,7 @@ class Kernel:
             if lot.points <= 0 or lot_expires is None or lot_expires <= instant:
                 continue
             remind = self.cal.subtract(lot_expires, count, unit)
-            if self.cal.local_date(remind).isoformat() != day or remind < instant:
+            if remind < instant or self.cal.local_date(remind) != today:
                 continue
             expiring += lot.points
             expires = lot_expires if expires is None or lot_expires < expires else expires
@@ -369,7 +375,7 @@ class Kernel:
                trace: list[Decision] | None) -> tuple[str, str] | None:
         time = event.time
         ctx = Context(time, event.fields, state.profile, state.tier, state.balance, state.history, self.cal)
-        record = Applied(event.fingerprint, time, event.type, _amount(event), Decimal(0), [], [])
+        record = Applied(event.fingerprint, time, event.type, _amount(event), _ZERO, [], [])
         builtin = event.type in _BUILTIN_TYPES
         if builtin:  # a built-in event that cannot be applied rejects the event before anything
             problem = self._builtin_problem(state, event)
@@ -384,7 +390,7 @@ class Kernel:
             if firings:
                 candidates[rule.index] = firings
         firing: dict[int, int] = {}
-        for index in self.plan.suppression_order:
+        for index in self._order_by_event.get(event.type, ()):
             if index not in candidates:
                 continue
             rule = self.plan.rules[index]
@@ -823,10 +829,12 @@ class Kernel:
                 horizon = min(horizon, self.cal.subtract(clock, wcount, wunit))
             state.history.prune(horizon)
         if state.reminders_sent:
-            today = self.cal.local_date(state.clock).isoformat()
-            state.reminders_sent = {(n, d) for n, d in state.reminders_sent if d >= today}
+            today = self.cal.local_date(clock).isoformat()
+            if any(d < today for _, d in state.reminders_sent):
+                state.reminders_sent = {(n, d) for n, d in state.reminders_sent if d >= today}
 
 
+_ZERO = Decimal(0)
 _MIN_DAYS = {"day": 1, "week": 7, "month": 28, "year": 365}
 
 

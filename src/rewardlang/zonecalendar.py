@@ -152,12 +152,61 @@ class ZoneCalendar(ExactCalendar):
         key = (instant, count, unit)
         memo = self._memo
         found = memo.get(key)
+        if found is not None:
+            return found
+        found = self._fast_add(instant, count, unit)
         if found is None:
             found = self._add(instant, count, unit)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[key] = found
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = found
         return found
+
+    def _fast_add(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime | None:
+        """:meth:`_add`'s common case in one function (the kernel calls ``add`` several times an
+        event): both ends on fixed days with the same offset. None sends the caller to ``_add``."""
+        if instant.tzinfo is not UTC or not count:
+            return None
+        fixed = self._fixed
+        day = instant.toordinal()
+        offset = fixed.get(day, _UNKNOWN)
+        if offset is _UNKNOWN:
+            offset = self._learn(day)
+        if offset is None:
+            return None
+        try:
+            if unit == "day":
+                found = instant + dt.timedelta(days=count)
+            elif unit == "week":
+                found = instant + dt.timedelta(weeks=count)
+            elif unit == "month" or unit == "year":
+                wall = instant + offset
+                months = count if unit == "month" else 12 * count
+                year, month0 = divmod(wall.year * 12 + wall.month - 1 + months, 12)
+                if not 1 <= year <= 9999:
+                    return None
+                last = _days_in_month(year, month0 + 1)
+                found = wall.replace(year=year, month=month0 + 1, day=wall.day if wall.day <= last else last) - offset
+            else:
+                return None
+        except OverflowError:
+            return None
+        day = found.toordinal()
+        landed = fixed.get(day, _UNKNOWN)
+        if landed is _UNKNOWN:
+            landed = self._learn(day)
+        if landed == offset:
+            return found
+        if landed is None:
+            return None
+        # the wall clock lands on a fixed day with the other offset (across a DST change): as
+        # _instant_of, take that offset and check the day it gives
+        found = found + offset - landed
+        day = found.toordinal()
+        again = fixed.get(day, _UNKNOWN)
+        if again is _UNKNOWN:
+            again = self._learn(day)
+        return found if again == landed else None
 
     def subtract(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
         return self.add(instant, -count, unit)

@@ -486,6 +486,13 @@ def test_any_object_with_the_right_keys_is_an_event_or_a_rejection(raw: dict[str
     # key order aside, the same content gives the same result
     reordered = dict(reversed(list(raw.items())))
     assert VALIDATOR.check(reordered) == result
+    # runs stage a line by customer_of before validating it in full: the same customer
+    assert VALIDATOR.customer_of(raw) == result.customer
+
+
+@given(json_like)
+def test_the_customer_a_line_is_staged_under_is_the_validated_one(raw: object) -> None:
+    assert VALIDATOR.customer_of(raw) == VALIDATOR.validate(raw).customer
 
 
 @given(st.builds(

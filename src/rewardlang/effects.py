@@ -16,6 +16,9 @@ import attrs
 
 from rewardlang.localtime import format_instant
 
+# json.dumps(line, ensure_ascii=False) builds an encoder on every call (its arguments are not the
+# defaults); one stateless encoder writes the same text
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 KINDS = ("points", "pending", "free_item", "voucher", "message", "tier", "expire", "redeem")
 
 
@@ -58,7 +61,7 @@ class Effect:
         return line
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return _ENCODE(self.to_dict())
 
 
 def canonical(effects: list[Effect]) -> list[Effect]:

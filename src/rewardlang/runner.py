@@ -457,14 +457,16 @@ class _Runner:
                         rejected.append((run_id, line.file, line.line_number, code, line.problem or "unreadable",
                                          line.text))
                     else:
-                        item = validator.validate(value)
-                        if item.customer is None:
+                        # where the line goes; it is validated in full when it is applied
+                        customer = validator.customer_of(value)
+                        item = None if customer is not None else validator.validate(value)
+                        if item is not None and item.customer is None:
                             counts.reject(item.code)  # type: ignore[union-attr]
                             rejected.append((run_id, line.file, line.line_number, item.code,  # type: ignore[union-attr]
                                              item.reason, line.text))  # type: ignore[union-attr]
                         else:
-                            rows.append((item.customer, idx, line.file, line.line_number, line.text,
-                                         None if line.fmt == "jsonl" else dump_value(value)))
+                            rows.append((customer or item.customer, idx, line.file, line.line_number,  # type: ignore[union-attr]
+                                         line.text, None if line.fmt == "jsonl" else dump_value(value)))
                     if len(rows) + len(rejected) >= stage_batch:
                         flush()
         except InputError as exc:

@@ -3,7 +3,7 @@
 Run it from the project root with the project's interpreter (the spark extra installed)::
 
     SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python benchmarks/spark.py [--events 1000000] [--parts 8]
-        [--master local[2]] [--buckets 2048] [--work DIR]
+        [--master local[2]] [--buckets 2048] [--work DIR] [--ledger-format jsonl|parquet]
 
 It writes ``--events`` bookshop events (``rewardlang.generate.benchmark_events``, with its
 duplicates and invalid lines) into ``--parts`` JSON Lines files under ``--work`` (kept between
@@ -13,8 +13,10 @@ runs: generated once), then times, in one sitting:
   ``rewardlang.inputs`` (reading included), and the ledger serialised (``Effect.to_json``);
 * ``rewardlang run`` (the embedded command, SQLite state, out of core) in a child process;
 * Spark: ``rewardlang.spark.run_spark`` on ``--master`` — session start, reading, the kernel
-  stage and the ledger written as one JSON Lines file in ledger order — with the session's
-  start-up timed apart; and checks that the two ledgers are the same bytes.
+  stage and the ledger written as one JSON Lines file in ledger order (or, with ``--ledger-format
+  parquet``, as a Parquet directory written by the executors, what a cluster run should write) —
+  with the session's start-up timed apart; and checks that the two ledgers are the same bytes (a
+  Parquet ledger read back in ``customer, n`` order).
 
 It prints figures and asserts only the byte equality: the machine may be shared, so compare
 ratios measured in one sitting, not absolute figures across days.
@@ -67,6 +69,8 @@ def main() -> None:
     parser.add_argument("--buckets", type=int, default=2048)
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "rewardlang-spark-bench"))
     parser.add_argument("--skip-command", action="store_true", help="do not time `rewardlang run`")
+    parser.add_argument("--ledger-format", choices=("jsonl", "parquet"), default="jsonl",
+                        help="how the Spark run writes its ledger")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -109,15 +113,24 @@ def main() -> None:
     spark = rs.session(args.master, "rewardlang-bench", {"spark.ui.showConsoleProgress": "false"})
     spark.sparkContext.setLogLevel("ERROR")
     start_up = time.perf_counter() - started
-    spark_ledger = work / "spark.jsonl"
+    spark_ledger = work / ("spark.jsonl" if args.ledger_format == "jsonl" else "spark-ledger.parquet")
     request = rs.SparkRunRequest(ruleset=str(RULESET), inputs=tuple(files), master=args.master,
                                  ledger=str(spark_ledger), buckets=args.buckets)
     started = time.perf_counter()
     counts = rs.run_spark(request, program, spark=spark)
     elapsed = time.perf_counter() - started
     spark.stop()
+    if args.ledger_format == "parquet":  # not timed: the lines in ledger order, as the JSON Lines file holds them
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(spark_ledger).sort_by([("customer", "ascending"), ("n", "ascending")])
+        spark_ledger = work / "spark-from-parquet.jsonl"
+        with open(spark_ledger, "w", encoding="utf-8", newline="\n") as out:
+            for line in table.column("line").to_pylist():
+                out.write(line + "\n")
     same = sha(spark_ledger) == sha(embedded_ledger)
-    print(f"spark {args.master} ({args.buckets} buckets, {args.parts} files): {elapsed:7.1f} s  "
+    print(f"spark {args.master} ({args.buckets} buckets, {args.parts} files, {args.ledger_format} ledger): "
+          f"{elapsed:7.1f} s  "
           f"{n / elapsed:9.0f} events/s  + {start_up:.1f} s session start-up  (same bytes: {same})")
     print(rs.summary(counts))
     if not same:

@@ -5,7 +5,9 @@ Every test compares the ledger of ``rewardlang.spark.apply`` on ``local[2]`` wit
 (``Effect.to_json``, canonical order), together with the counts and the rejected lines. The
 inputs vary what Spark could get wrong: bucket counts (1, a few, the default 2048), the number of
 input files, the order of the lines, Spark's partitioning of the rows, CSV against JSON Lines,
-and state carried from one night to the next (in other buckets).
+and state carried from one night to the next (in other buckets). The command, ``rewardlang run
+--engine spark`` (and ``spark-run``), is compared with ``rewardlang run`` file for file, with
+Parquet in and out, and its usage errors are checked (those need no Spark session).
 
 Skipped, with the reason, when pyspark (``pip install -e '.[dev,spark]'``) or Java 17 is missing.
 One SparkSession for the module; the streams are small (hundreds to a few thousand events), so
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -272,3 +275,177 @@ def test_missing_pyspark_is_a_sentence_not_a_traceback(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "pyspark", None)
     with pytest.raises(rs.SparkUnavailable, match=r"pip install 'rewardlang\[spark\]'"):
         rs.require_pyspark()
+
+
+# ---------------------------------------------------------------------------- `rewardlang run --engine spark`
+# Through click's CliRunner, in this process: the command finds the module's session active and
+# uses it (as under spark-submit), so no second JVM is started. Few buckets: the inputs are small.
+
+UNTIL = "2027-06-01T00:00:00Z"
+
+
+def cli(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from rewardlang.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def parquet_ledger(spark: Any, path: Path) -> str:
+    """A Parquet ledger (``customer``, ``n``, ``line``) as the JSON Lines ledger it stands for."""
+    rows = spark.read.parquet(str(path)).orderBy("customer", "n").select("line").collect()
+    return "".join(row[0] + "\n" for row in rows)
+
+
+def test_run_engine_spark_is_byte_identical_to_run(spark: Any, noisy: Path, tmp_path: Path) -> None:
+    ruleset = str(ROOT / "rulesets" / "bookshop.reward")
+    folder = tmp_path / "in"  # a directory of files, as --engine spark reads them
+    folder.mkdir()
+    for name in split(noisy, 2):
+        os.replace(name, folder / Path(name).name)
+    files = sorted(str(p) for p in folder.iterdir())
+    embedded_run = cli("run", ruleset, *files, "--ledger", str(tmp_path / "embedded.jsonl"),
+                       "--rejected", str(tmp_path / "embedded-rejected.jsonl"), "--until", UNTIL)
+    assert embedded_run.exit_code == 0, embedded_run.output
+    want = (tmp_path / "embedded.jsonl").read_bytes()
+    assert want
+
+    on_spark = cli("run", "--engine", "spark", "--master", "local[2]", "--buckets", "8", ruleset, str(folder),
+                   "--rejected", str(tmp_path / "spark-rejected.jsonl"), "--until", UNTIL,
+                   "--new-state", str(tmp_path / "state.jsonl"), "--strict")
+    assert on_spark.exit_code == 1, on_spark.stderr  # --strict: the stream has rejected lines
+    assert on_spark.stdout_bytes == want  # the ledger on standard output, as `run` writes it
+    assert (tmp_path / "spark-rejected.jsonl").read_bytes() == (tmp_path / "embedded-rejected.jsonl").read_bytes()
+    assert re.search(r"read \d+ lines: \d+ applied, \d+ duplicates, \d+ rejected", on_spark.stderr)
+    assert len((tmp_path / "state.jsonl").read_text(encoding="utf-8").splitlines()) > 0
+
+    alias = cli("spark-run", ruleset, *files, "--buckets", "3", "--until", UNTIL,
+                "--ledger", str(tmp_path / "alias.jsonl"))
+    assert alias.exit_code == 0, alias.stderr
+    assert (tmp_path / "alias.jsonl").read_bytes() == want
+
+
+def write_parquet(events: Sequence[dict[str, Any]], folder: Path, parts: int) -> None:
+    """Events as a "wide" Parquet dataset, as a data team lands them: one column per key, money
+    as decimal(12, 2), counts as integers, the rest text; a missing key is a null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from decimal import Decimal
+
+    keys = sorted({k for e in events for k in e})
+    kinds = {k: {type(e[k]) for e in events if k in e} for k in keys}
+    columns = {}
+    for key in keys:
+        values = [e.get(key) for e in events]
+        if key == "amount":
+            columns[key] = pa.array([None if v is None else Decimal(str(v)) for v in values], pa.decimal128(12, 2))
+        elif kinds[key] == {int}:
+            columns[key] = pa.array(values, pa.int64())
+        else:
+            columns[key] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    table = pa.table(columns)
+    folder.mkdir()
+    size = -(-len(events) // parts)
+    for k in range(parts):
+        pq.write_table(table.slice(k * size, size), folder / f"part-{k}.parquet")
+
+
+def test_parquet_in_parquet_out_and_the_state_carried(spark: Any, tmp_path: Path) -> None:
+    """Night 1 from a Parquet dataset to a Parquet ledger and state; night 2 from that state:
+    the ledgers are the embedded two-night run's (SQLite state), byte for byte."""
+    ruleset = str(ROOT / "rulesets" / "bookshop.reward")
+    events = list(generate_stream(customers=60, seed=5, problems=False))
+    cut = parse_instant(CUT)
+    first = [e for e in events if parse_instant(e["time"]) <= cut]
+    second = write_jsonl(tmp_path / "night2.jsonl", (e for e in events if parse_instant(e["time"]) > cut))
+    write_jsonl(tmp_path / "night1.jsonl", first)
+    write_parquet(first, tmp_path / "night1", parts=3)
+    db = str(tmp_path / "loyalty.db")
+    for night, until in (("night1", CUT), ("night2", UNTIL)):
+        done = cli("run", ruleset, str(tmp_path / f"{night}.jsonl"), "--state", db, "--until", until,
+                   "--ledger", str(tmp_path / f"{night}-embedded.jsonl"))
+        assert done.exit_code == 0, done.output
+
+    night1 = cli("run", "--engine", "spark", "--buckets", "4", ruleset, str(tmp_path / "night1"),
+                 "--format", "parquet", "--until", CUT, "--ledger", str(tmp_path / "ledger1"),
+                 "--new-state", str(tmp_path / "state1"))
+    assert night1.exit_code == 0, night1.stderr
+    assert parquet_ledger(spark, tmp_path / "ledger1") == (tmp_path / "night1-embedded.jsonl").read_text("utf-8")
+    night2 = cli("run", "--engine", "spark", "--buckets", "5", ruleset, str(second), "--until", UNTIL,
+                 "--state", str(tmp_path / "state1"), "--new-state", str(tmp_path / "state2"),
+                 "--ledger", str(tmp_path / "ledger2.parquet"))
+    assert night2.exit_code == 0, night2.stderr
+    assert parquet_ledger(spark, tmp_path / "ledger2.parquet") == \
+        (tmp_path / "night2-embedded.jsonl").read_text("utf-8")
+    assert spark.read.parquet(str(tmp_path / "state2")).columns == ["customer", "state"]
+
+
+def test_parquet_of_json_text(spark: Any, noisy: Path, tmp_path: Path) -> None:
+    """A Parquet file with an `event` column of JSON text (bad lines included) reads as JSON Lines."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ruleset = str(ROOT / "rulesets" / "bookshop.reward")
+    lines = noisy.read_text(encoding="utf-8").splitlines()
+    pq.write_table(pa.table({"event": lines}), tmp_path / "events.parquet")
+    embedded_run = cli("run", ruleset, str(noisy), "--ledger", str(tmp_path / "embedded.jsonl"))
+    on_spark = cli("run", "--engine", "spark", "--buckets", "6", ruleset, str(tmp_path / "events.parquet"),
+                   "--ledger", str(tmp_path / "spark.jsonl"))
+    assert embedded_run.exit_code == 0 and on_spark.exit_code == 0, on_spark.stderr
+    assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "embedded.jsonl").read_bytes()
+    read = re.search(r"([\d,]+) lines read: ([\d,]+) applied, ([\d,]+) duplicates, ([\d,]+) rejected",
+                     embedded_run.stderr)
+    assert read is not None, embedded_run.stderr
+    figures = [n.replace(",", "") for n in read.groups()]
+    assert "read {} lines: {} applied, {} duplicates, {} rejected".format(*figures) in on_spark.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--master", "local[2]"], "--master is for the Spark engine: add --engine spark"),
+    (["--buckets", "8"], "--buckets is for the Spark engine: add --engine spark"),
+    (["--new-state", "state.parquet"], "--new-state is for the Spark engine: add --engine spark"),
+    (["--format", "parquet"], "--format parquet: Parquet is read by the Spark engine only: add --engine spark"),
+    (["--engine", "spark", "--allow-ruleset-change"], "--allow-ruleset-change is for the embedded engine"),
+    (["--engine", "spark", "--batch-size", "10"], "with --engine spark use --buckets N"),
+    (["--engine", "spark", "-"], "reads files and directories, not standard input"),
+    (["--engine", "spark", "missing.jsonl"], "missing.jsonl: no such file or directory"),
+    (["--engine", "spark", "--ledger", "in"], "--ledger in: is (or holds, or is inside) an input"),
+    (["--engine", "spark", "--ledger", "other"], "a directory that holds other files (notes.txt...)"),
+    (["--engine", "spark", "--new-state", "nowhere/state"], "the directory"),
+    (["--engine", "spark", "--state", "loyalty.db"], "is the SQLite state file of the embedded engine"),
+    (["--engine", "spark", "--state", "state", "--new-state", "state"], "is (or holds, or is inside) the state read"),
+    (["--engine", "spark", "--ledger", "s3a://shop/ledger.jsonl"], "not to a URL; for a URL, write Parquet"),
+    (["--engine", "spark", "s3a://shop/events/"], "for a URL, give Parquet (--format parquet)"),
+])
+def test_engine_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                         message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    write_jsonl(tmp_path / "in" / "events.jsonl", benchmark_events(40, seed=2, problems=False))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep me\n", encoding="utf-8")
+    (tmp_path / "loyalty.db").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    (tmp_path / "state").mkdir()
+    inputs = [] if any(a == "-" or a.endswith(("missing.jsonl", "/events/")) for a in args) else ["in"]
+    done = cli("run", str(ROOT / "rulesets" / "bookshop.reward"), *inputs, *args)
+    assert done.exit_code == 2, done.output
+    assert message in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("error: ") and "Traceback" not in done.stderr
+    assert (tmp_path / "other" / "notes.txt").exists()
+
+
+def test_a_parquet_file_without_the_spark_engine(tmp_path: Path) -> None:
+    (tmp_path / "events.parquet").write_bytes(b"PAR1")
+    done = cli("run", str(ROOT / "rulesets" / "bookshop.reward"), str(tmp_path / "events.parquet"))
+    assert done.exit_code == 2
+    assert "Parquet is read by the Spark engine only: add --engine spark" in done.stderr
+
+
+def test_run_engine_spark_without_pyspark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    path = write_jsonl(tmp_path / "events.jsonl", benchmark_events(20, seed=2, problems=False))
+    done = cli("run", "--engine", "spark", str(ROOT / "rulesets" / "bookshop.reward"), str(path))
+    assert done.exit_code == 2
+    assert done.stderr == ("error: running on Spark needs PySpark, pandas and pyarrow (pyspark is missing): "
+                           "pip install 'rewardlang[spark]'\n")

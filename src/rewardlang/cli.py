@@ -540,6 +540,36 @@ class _TerminalProgress:
         click.echo(f"\r{text}\x1b[K", err=True, nl=False)
 
 
+def _engine_options(engine: str, events: tuple[str, ...], *, input_format: str | None, allow_ruleset_change: bool,
+                    master: str | None, new_state: str | None, buckets: int | None) -> None:
+    """The options of one engine given to the other: a usage error that says what to write."""
+    problem = None
+    if engine == "spark":
+        batch_given = click.get_current_context().get_parameter_source("batch_size")
+        if allow_ruleset_change:
+            problem = ("--allow-ruleset-change is for the embedded engine's state file; a Spark state does not "
+                       "record its ruleset, so a Spark run goes on with the ruleset given: leave it out")
+        elif batch_given is click.core.ParameterSource.COMMANDLINE:
+            problem = "--batch-size is for the embedded engine; with --engine spark use --buckets N"
+        elif "-" in events:
+            problem = ("- (standard input): --engine spark reads files and directories, not standard input; "
+                       "write the events to a file and name it")
+    else:
+        given = [option for option, value in (("--master", master), ("--new-state", new_state),
+                                              ("--buckets", buckets)) if value is not None]
+        parquet = [name for name in events if name.lower().endswith((".parquet", ".parq"))]
+        if given:
+            problem = (f"{given[0]} is for the Spark engine: add --engine spark, or leave {given[0]} out"
+                       + (" (the embedded engine updates --state in place)" if given[0] == "--new-state" else ""))
+        elif input_format == "parquet" or parquet:
+            what = "--format parquet" if input_format == "parquet" else parquet[0]
+            problem = (f"{what}: Parquet is read by the Spark engine only: add --engine spark "
+                       "(pip install 'rewardlang[spark]'), or give JSON Lines or CSV")
+    if problem is not None:
+        _error(problem)
+        sys.exit(2)
+
+
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
@@ -562,30 +592,48 @@ def _run_summary(c: Counts, already_done: bool) -> list[str]:
 @main.command()
 @click.argument("ruleset", metavar="RULESET")
 @click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+              help="embedded: this machine, a SQLite state file. spark: Apache Spark, the same ledger byte for "
+                   "byte (pip install 'rewardlang[spark]', Java 17; docs/scale.md).")
 @click.option("--state", metavar="FILE",
               help="The SQLite state file to read and update (made if missing). Without it, a temporary "
-                   "state is used and removed at the end.")
-@click.option("--ledger", metavar="FILE", help="Write the ledger to FILE (whole or not at all) instead of stdout.")
+                   "state is used and removed at the end. With --engine spark: the state a previous Spark run "
+                   "wrote (--new-state), only read.")
+@click.option("--ledger", metavar="FILE",
+              help="Write the ledger to FILE (whole or not at all) instead of stdout. With --engine spark, a name "
+                   "not ending in .jsonl/.json/.ndjson is a Parquet directory.")
 @click.option("--rejected", metavar="FILE", help="Write every line that was not applied, with its reason, to FILE.")
 @click.option("--until", "until_text", metavar="TIME",
               help="After the input, fire what is due by TIME for every customer of the state and move "
                    "every clock there (ISO 8601 with an offset).")
 @click.option("--strict", is_flag=True, help="Exit 1 when any line was rejected.")
 @click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
-@click.option("--format", "input_format", type=click.Choice(["jsonl", "csv"]), default=None,
-              help="Read every input as this format (default: by the file name; - by its first character).")
+@click.option("--format", "input_format", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="Read every input as this format (default: by the file name; - by its first character). "
+                   "parquet: --engine spark only.")
 @click.option("--allow-ruleset-change", is_flag=True,
               help="Go on with a ruleset that differs from the one the state was computed with (says what changed).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, hidden=True, envvar="REWARDLANG_BATCH_SIZE",
               help="Customers per commit (for tests).")
-def run(ruleset: str, events: tuple[str, ...], state: str | None, ledger: str | None, rejected: str | None,
-        until_text: str | None, strict: bool, csv_delimiter: str, input_format: str | None,
-        allow_ruleset_change: bool, batch_size: int | None) -> None:
+@click.option("--master", metavar="URL", default=None,
+              help="--engine spark: the Spark master.  [default: local[*]; under spark-submit, its session]")
+@click.option("--new-state", metavar="PATH",
+              help="--engine spark: write the customers' state after the run (a .jsonl file, else a Parquet "
+                   "directory), for the next run's --state.")
+@click.option("--buckets", type=click.IntRange(min=1), default=None, metavar="N",
+              help="--engine spark: groups the customers are hashed into (docs/scale.md).  [default: 2048]")
+def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, ledger: str | None,
+        rejected: str | None, until_text: str | None, strict: bool, csv_delimiter: str, input_format: str | None,
+        allow_ruleset_change: bool, batch_size: int | None, master: str | None, new_state: str | None,
+        buckets: int | None) -> None:
     """Apply EVENTS (JSON Lines or CSV files, any order, any size; - for standard input) to the
     customers of a state file, and write the ledger (to stdout unless --ledger).
 
     Killed at any moment, the same command again finishes the run; run again after it finished,
     it applies nothing and writes the same ledger again. See docs/running.md.
+
+    With --engine spark, on Apache Spark: EVENTS are JSON Lines, CSV or Parquet files or
+    directories, and the state is read from --state and written to --new-state. See docs/scale.md.
 
     Exit 0 when done, 1 with --strict when a line was rejected, 2 on a usage error.
     """
@@ -593,8 +641,15 @@ def run(ruleset: str, events: tuple[str, ...], state: str | None, ledger: str | 
 
     from rewardlang import runner
 
+    _engine_options(engine, events, input_format=input_format, allow_ruleset_change=allow_ruleset_change,
+                    master=master, new_state=new_state, buckets=buckets)
     program = _load_ruleset(ruleset)
     instant = _until(until_text)
+    if engine == "spark":
+        _run_on_spark(ruleset, program, events, master=master, ledger=ledger, rejected=rejected, state=state,
+                      new_state=new_state, until=instant, buckets=buckets, strict=strict,
+                      csv_delimiter=csv_delimiter, input_format=input_format)
+        return  # not reached: _run_on_spark exits with the run's code
     names: list[str] = []
     seen: set[str] = set()
     for name in events:  # a file named twice is read once
@@ -1225,24 +1280,38 @@ def simulate_command(ruleset: str, events: tuple[str, ...], compare_path: str | 
 @click.option("--new-state", metavar="PATH", help="Write the customers' state: a .jsonl file, else a Parquet directory.")
 @click.option("--until", "until_text", metavar="TIME",
               help="After the input, fire what is due by TIME for every customer and move every clock there.")
-@click.option("--buckets", type=click.IntRange(min=1), default=2048, show_default=True,
-              help="Groups the customers are hashed into (docs/scale.md).")
+@click.option("--buckets", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Groups the customers are hashed into (docs/scale.md).  [default: 2048]")
 @click.option("--strict", is_flag=True, help="Exit 1 when any line was rejected.")
 @click.option("--csv-delimiter", default=",", show_default=True, metavar="CHAR", help="The delimiter of CSV inputs.")
 @click.option("--format", "input_format", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
               help="Read every input as this format (default: by the file name).")
 def spark_run(ruleset: str, events: tuple[str, ...], master: str, ledger: str | None, rejected: str | None,
-              state: str | None, new_state: str | None, until_text: str | None, buckets: int, strict: bool,
+              state: str | None, new_state: str | None, until_text: str | None, buckets: int | None, strict: bool,
               csv_delimiter: str, input_format: str | None) -> None:
     """Apply EVENTS (JSON Lines, CSV or Parquet files or directories) on Apache Spark: the same
-    ledger as `run`, byte for byte. Needs `pip install 'rewardlang[spark]'` and Java 17."""
+    ledger as `run`, byte for byte. The same as `rewardlang run --engine spark`. Needs
+    `pip install 'rewardlang[spark]'` and Java 17."""
+    program = _load_ruleset(ruleset)
+    _run_on_spark(ruleset, program, events, master=master, ledger=ledger, rejected=rejected, state=state,
+                  new_state=new_state, until=_until(until_text), buckets=buckets, strict=strict,
+                  csv_delimiter=csv_delimiter, input_format=input_format)
+
+
+def _run_on_spark(ruleset: str, program: Program, events: tuple[str, ...], *, master: str | None,
+                  ledger: str | None, rejected: str | None, state: str | None, new_state: str | None,
+                  until: dt.datetime | None, buckets: int | None, strict: bool, csv_delimiter: str,
+                  input_format: str | None) -> None:
+    """`run --engine spark` and `spark-run`: rewardlang.spark.command, then exit with its code."""
     from rewardlang import spark as spark_engine
 
-    program = _load_ruleset(ruleset)
+    if state is not None and new_state is None:
+        click.echo("note: --state without --new-state: this run's state is not written; add --new-state PATH "
+                   "for the next run to go on from it", err=True)
     request = spark_engine.SparkRunRequest(
-        ruleset=ruleset, inputs=tuple(events), master=master, ledger=ledger, rejected=rejected, state=state,
-        new_state=new_state, until=_until(until_text), buckets=buckets, csv_delimiter=csv_delimiter,
-        input_format=input_format)
+        ruleset=ruleset, inputs=tuple(events), master=master or "local[*]", ledger=ledger, rejected=rejected,
+        state=state, new_state=new_state, until=until, buckets=buckets or spark_engine.DEFAULT_BUCKETS,
+        csv_delimiter=csv_delimiter, input_format=input_format)
     sys.exit(spark_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
 
 

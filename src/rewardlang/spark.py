@@ -109,25 +109,35 @@ def java_problem() -> str | None:
             "apt-get install -y openjdk-17-jre-headless")
 
 
-def session(master: str = "local[*]", app: str = "rewardlang", conf: dict[str, str] | None = None) -> SparkSession:
+def session(master: str | None = "local[*]", app: str = "rewardlang",
+            conf: dict[str, str] | None = None) -> SparkSession:
     """A SparkSession set up for rewardlang: UTC session time zone (so ``to_json`` of timestamps
     does not depend on the machine), Arrow on, and, on a local master, the workers running this
-    very Python (the one rewardlang is installed in)."""
+    very Python (the one rewardlang is installed in). ``master`` None: the master (and the name)
+    that ``spark-submit`` or ``spark-defaults.conf`` gives."""
     require_pyspark()
     problem = java_problem()
     if problem is not None:
         raise SparkUnavailable(problem)
-    if master.startswith("local"):
+    if master is not None and master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    builder = (SparkSession.builder.master(master).appName(app)
-               .config("spark.sql.session.timeZone", "UTC")
+    builder = SparkSession.builder
+    if master is not None:
+        builder = builder.master(master).appName(app)
+    builder = (builder.config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def under_spark_submit() -> bool:
+    """Whether this Python was started by ``spark-submit`` (or the ``pyspark`` shell), which then
+    owns the master: its JVM is already up and tells this process where to find it."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
 
 
 # ================================================================================ the result
@@ -303,6 +313,7 @@ def read_events(spark: SparkSession, program: Program, paths: Sequence[str], *, 
         raise SparkInputError("no event files found in " + ", ".join(paths))
     texts = [(n, name) for n, name in enumerate(files) if _format(name, input_format) != "parquet"]
     parquet = [name for name in files if _format(name, input_format) == "parquet"]
+    _readable(files, input_format)
     for _, name in texts:  # what can be seen up front is reported now, not as a task's traceback
         try:
             open_events(name, csv_delimiter=csv_delimiter, fmt=input_format).close()
@@ -323,20 +334,50 @@ def read_events(spark: SparkSession, program: Program, paths: Sequence[str], *, 
 
 def expand(paths: Sequence[str]) -> list[str]:
     """Files, and the files under directories (recursively, sorted, without hidden and ``_``
-    files such as Spark's ``_SUCCESS``), in the order given."""
+    files such as Spark's ``_SUCCESS``), in the order given; a file named twice (or a file and
+    its directory) is read once, as ``run`` reads it. A URL (``s3a://…``, ``hdfs://…``) is kept as
+    it is, for Spark to read."""
     out: list[str] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        key = name if is_url(name) else os.path.normcase(os.path.realpath(name))
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+
     for path in paths:
-        if os.path.isdir(path):
+        if path == "-":
+            raise SparkInputError("- (standard input): the Spark engine reads files and directories, not standard "
+                                  "input; write the events to a file and name it")
+        if is_url(path):
+            add(path)
+        elif os.path.isdir(path):
             found = []
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
                 found.extend(os.path.join(root, n) for n in names if not n.startswith((".", "_")))
-            out.extend(sorted(found))
+            for name in sorted(found):
+                add(name)
         elif not os.path.exists(path):
             raise SparkInputError(f"{path}: no such file or directory: check the path")
         else:
-            out.append(path)
+            add(path)
     return out
+
+
+def _readable(files: Sequence[str], input_format: str | None) -> None:
+    for name in files:
+        if is_url(name) and _format(name, input_format) != "parquet":
+            raise SparkInputError(f"{name}: JSON Lines and CSV are read by rewardlang's own reader, from a local or "
+                                  "shared file system; for a URL, give Parquet (--format parquet), or read the "
+                                  "lines with Spark and call rewardlang.spark.apply (docs/scale.md)")
+
+
+def is_url(path: str) -> bool:
+    """``scheme://…`` (not a Windows drive): a path only Spark can read."""
+    head, sep, _ = path.partition("://")
+    return bool(sep) and len(head) > 1 and head.replace("+", "").replace("-", "").replace(".", "").isalnum()
 
 
 def _format(name: str, given: str | None) -> str:
@@ -557,11 +598,14 @@ def run_spark(request: SparkRunRequest, program: Program, *, out: Any = None,
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    expand(request.inputs)  # a missing input is said before a JVM is started for nothing
+    check_paths(request)  # a missing input, a bad output is said before a JVM is started for nothing
     spark = spark or SparkSession.getActiveSession()  # spark-submit's, or an embedding job's: not ours to stop
     own = spark is None
-    if spark is None:
-        spark = session(request.master, "rewardlang run", {"spark.ui.showConsoleProgress": "false"})
+    if spark is None:  # under spark-submit, its --master and --conf; else the request's master
+        if under_spark_submit():
+            spark = session(None, conf={"spark.ui.showConsoleProgress": "false"})
+        else:
+            spark = _quiet_session(request.master)
         spark.sparkContext.setLogLevel("ERROR")
     try:
         events = read_events(spark, program, request.inputs, csv_delimiter=request.csv_delimiter,
@@ -585,17 +629,131 @@ def run_spark(request: SparkRunRequest, program: Program, *, out: Any = None,
             spark.stop()
 
 
+# Files a Spark job leaves in an output directory; a directory holding anything else is not
+# overwritten (``--ledger DIR`` naming a folder of events or of other work must not empty it).
+_SPARK_OUTPUT = ("part-", "_SUCCESS", "_committed", "_started", ".part-", "._SUCCESS")
+
+
+def check_paths(request: SparkRunRequest) -> None:
+    """Raise ``SparkInputError`` for what can be seen wrong in a request's paths before a session
+    starts: a missing input or state, the SQLite state of the embedded engine given as --state,
+    an output that is a directory of other data, a missing parent directory, an output that is
+    also an input."""
+    _readable(expand(request.inputs), request.input_format)
+    if request.state is not None:
+        _check_state(request.state)
+    outputs = [("--ledger", request.ledger, request.ledger is not None and not _is_jsonl(request.ledger)),
+               ("--rejected", request.rejected, False),
+               ("--new-state", request.new_state, request.new_state is not None and not _is_jsonl(request.new_state))]
+    read = [(name, name) for name in request.inputs] + ([("--state", request.state)] if request.state else [])
+    named: dict[str, str] = {}
+    for option, path, parquet in outputs:
+        if path is not None and is_url(path) and not parquet:
+            raise SparkInputError(f"{option} {path}: a JSON Lines output is written by the driver, to a local or "
+                                  "shared file system, not to a URL"
+                                  + ("" if option == "--rejected" else "; for a URL, write Parquet (a name not "
+                                     "ending in .jsonl)"))
+        if path is None or is_url(path):
+            continue
+        key = os.path.normcase(os.path.realpath(path))
+        if key in named:
+            raise SparkInputError(f"{option} {path}: also given as {named[key]}; name another path")
+        named[key] = option
+        for what, given in read:
+            if given == "-" or is_url(given):
+                continue
+            other = os.path.normcase(os.path.realpath(given))
+            if key == other or key.startswith(other + os.sep) or other.startswith(key + os.sep):
+                thing = "the state read" if what == "--state" else "an input"
+                raise SparkInputError(f"{option} {path}: is (or holds, or is inside) {thing}, {given}; write it "
+                                      "somewhere else")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise SparkInputError(f"{option} {path}: the directory {parent} does not exist; create it first")
+        if parquet:
+            if os.path.isfile(path):
+                raise SparkInputError(f"{option} {path}: is a file, and this name means a Parquet directory; name a "
+                                      "new directory, or a .jsonl file for JSON Lines")
+            if os.path.isdir(path):
+                others = sorted(n for n in os.listdir(path) if not n.startswith(_SPARK_OUTPUT)
+                                and not n.endswith(".crc"))
+                if others:
+                    raise SparkInputError(f"{option} {path}: a directory that holds other files ({others[0]}...), "
+                                          "which writing a Parquet output here would delete; name a new directory")
+        elif os.path.isdir(path):
+            raise SparkInputError(f"{option} {path}: is a directory; name a file (a .jsonl name is JSON Lines)")
+
+
+def _check_state(path: str) -> None:
+    if is_url(path):
+        return
+    if not os.path.exists(path):
+        raise SparkInputError(f"{path}: no such state: check the path, or leave --state out for a first run")
+    if os.path.isfile(path) and not _is_jsonl(path):
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+        if head == b"SQLite format 3\x00":
+            raise SparkInputError(f"--state {path}: is the SQLite state file of the embedded engine, which the "
+                                  "Spark engine does not read; give the state a Spark run wrote (--new-state: a "
+                                  "Parquet directory or a .jsonl file)")
+        raise SparkInputError(f"--state {path}: is a file, and a Spark state is a Parquet directory or a .jsonl "
+                              "file; give the --new-state of a previous Spark run")
+
+
+# The JVM's log for a command-line run: errors only, on standard error (Spark's default prints
+# its log level, a native-library warning and more before a word of ours). The gateway's logger
+# at the root's level keeps PySpark's driver from announcing "Setting default log level".
+_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
+"""
+
+
+def _quiet_session(master: str) -> SparkSession:
+    """``session(master)`` for the command: a JVM that logs errors only — unless the user chose a
+    log configuration (``SPARK_CONF_DIR``, ``SPARK_SUBMIT_OPTS``, ``LOG4J_CONFIGURATION_FILE``)
+    or ``REWARDLANG_DEBUG`` is set. Given through the environment of the JVM that PySpark starts
+    (log4j2 reads ``LOG4J_CONFIGURATION_FILE``), so that no ``spark.driver.extraJavaOptions`` of
+    the user's is replaced."""
+    import tempfile
+
+    conf = {"spark.ui.showConsoleProgress": "false"}
+    chosen = ("SPARK_CONF_DIR", "SPARK_SUBMIT_OPTS", "LOG4J_CONFIGURATION_FILE", "REWARDLANG_DEBUG")
+    if any(os.environ.get(name) for name in chosen):
+        return session(master, "rewardlang run", conf)
+    fd, path = tempfile.mkstemp(prefix="rewardlang-log4j2-", suffix=".properties")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(_LOG4J2)
+        os.environ["LOG4J_CONFIGURATION_FILE"] = path
+        return session(master, "rewardlang run", conf)
+    finally:  # read once, when the JVM started
+        os.environ.pop("LOG4J_CONFIGURATION_FILE", None)
+        os.unlink(path)
+
+
 def read_state(spark: SparkSession, path: str) -> DataFrame:
     """A state written by ``write_state``: a Parquet directory (``customer``, ``state``) or a JSON
     Lines file of state objects (each names its customer)."""
     from pyspark.sql import functions as F
 
-    if not os.path.exists(path):
-        raise SparkInputError(f"{path}: no such state: check the path, or leave --state out for a first run")
+    _check_state(path)
     if _is_jsonl(path):
         text = spark.read.text(path)
         return text.select(F.get_json_object("value", "$.customer").alias("customer"), F.col("value").alias("state"))
-    return spark.read.parquet(path).select("customer", "state")
+    frame = spark.read.parquet(path)
+    if not {"customer", "state"} <= set(frame.columns):
+        raise SparkInputError(f"--state {path}: not the state of a Spark run (its columns are "
+                              f"{', '.join(frame.columns)}; a state has customer, state): give the --new-state "
+                              "of a previous run")
+    return frame.select("customer", "state")
 
 
 def write_state(state: DataFrame, path: str) -> None:
@@ -646,6 +804,10 @@ def command(request: SparkRunRequest, program: Program, *, strict: bool = False,
         counts = run_spark(request, program, out=out)
     except (SparkUnavailable, SparkInputError, ValueError) as exc:
         say(f"error: {exc}")
+        return 2
+    except OSError as exc:  # writing the ledger, the rejected lines or a JSON Lines state
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space")
         return 2
     except Exception as exc:  # a failed Spark job: its first line, the JVM's stack only on demand
         if not type(exc).__module__.startswith(("py4j", "pyspark")) or os.environ.get("REWARDLANG_DEBUG"):

@@ -418,8 +418,11 @@ class _Staged:
         if line.value is None:
             problem, code = line.problem or "unreadable", line.code or "unreadable"
         else:
-            item = validator.validate(line.value)
-            customer = item.customer
+            # where the line goes (validated in full on the executor that applies it)
+            customer = validator.customer_of(line.value)
+            if customer is None:
+                item = validator.validate(line.value)
+                customer = item.customer
             if customer is None:
                 problem, code = item.reason, item.code  # type: ignore[union-attr]
             elif line.fmt != "jsonl":

@@ -255,7 +255,10 @@ def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(spark: A
 
 # ---------------------------------------------------------------------------- the command's entry point
 
-def test_run_spark_writes_ledger_rejected_and_state(spark: Any, bookshop: Any, noisy: Path, tmp_path: Path) -> None:
+def test_run_spark_writes_ledger_rejected_and_state(spark: Any, bookshop: Any, noisy: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # small ledger partitions, as a large run has (the driver writes them in order, one at a time)
+    monkeypatch.setattr(rs, "LEDGER_PARTITION_LINES", 500)
     want, want_rejected, want_counts = embedded(bookshop, [str(noisy)])
     folder = tmp_path / "in"
     folder.mkdir()

@@ -214,6 +214,14 @@ class SparkRun:
 
 # ================================================================================ the API
 
+def _partitions(spark: SparkSession, buckets: int) -> int:
+    """Tasks of the kernel stage: Spark's shuffle partitions, never more than the buckets (a task
+    with no bucket is waste) and at least the cores (so that every core has work)."""
+    shuffle = int(spark.conf.get("spark.sql.shuffle.partitions", "200") or 200)
+    cores = spark.sparkContext.defaultParallelism
+    return max(1, min(buckets, max(shuffle, cores)))
+
+
 def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataFrame | None = None, *,
           buckets: int = DEFAULT_BUCKETS, until: dt.datetime | str | None = None) -> SparkRun:
     """Apply ``program`` to ``events`` on Spark: the same ledger, state and rejections, byte for
@@ -244,9 +252,12 @@ def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataF
     blob = pickle.dumps(program)
     staged = events if _is_staged(events) else stage_frame(events, program)
     bucket = F.pmod(F.xxhash64("customer"), F.lit(buckets))
+    # an explicit exchange by bucket: groupBy alone is satisfied by an input in one partition
+    # (one input file is one reading task), and then every bucket ran in that one task, on one core
     lines = (staged.where(F.col("customer").isNotNull())
              .select("customer", "file_no", "file", "line_number", "text", "payload")
-             .withColumn("bucket", bucket))
+             .withColumn("bucket", bucket)
+             .repartition(_partitions(spark, buckets), "bucket"))
     if state is None:
         applied = lines.groupBy("bucket").applyInPandas(_lines_only(blob, until_text), OUT_SCHEMA)
     else:

@@ -317,7 +317,9 @@ def test_internal_error_is_exit_2_without_traceback(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("the checker fell over")
 
-    monkeypatch.setattr(cli, "check_path", boom)
+    import rewardlang.loading
+
+    monkeypatch.setattr(rewardlang.loading, "check_path", boom)  # the check command imports it when it runs
     result = run("check", "shop.reward")
     assert result.exit_code == 2
     assert "internal error: RuntimeError: the checker fell over" in result.stderr
@@ -395,8 +397,10 @@ def test_fmt_refuses_a_file_with_a_syntax_error(tmp_path):
 
 def test_fmt_refuses_output_that_changes_meaning(tmp_path, monkeypatch):
     path = write(tmp_path, "shop.reward", UNFORMATTED)
-    real = cli.format_file
-    monkeypatch.setattr(cli, "format_file", lambda parsed: real(parsed).replace("10 points", "11 points"))
+    import rewardlang.printer
+
+    real = rewardlang.printer.format_file  # fmt imports it when it runs
+    monkeypatch.setattr(rewardlang.printer, "format_file", lambda parsed: real(parsed).replace("10 points", "11 points"))
     result = run("fmt", "shop.reward")
     assert result.exit_code == 2
     assert "internal error: shop.reward: formatting would change the meaning" in result.stderr

@@ -17,22 +17,9 @@ from typing import Union
 
 import attrs
 
-
-@attrs.frozen
-class Span:
-    """Where a node stands in its file: 1-based lines and columns, the end column exclusive."""
-
-    filename: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    def __str__(self) -> str:
-        return f"{self.filename}:{self.line}:{self.column}"
+from rewardlang.spans import NO_SPAN, Span  # noqa: F401 (ast.Span, ast.NO_SPAN)
 
 
-NO_SPAN = Span("<none>", 0, 0, 0, 0)
 
 
 def _span() -> attrs.Attribute:  # type: ignore[type-arg]

@@ -27,13 +27,13 @@ import click
 
 from rewardlang import __version__
 from rewardlang.diagnostics import Diagnostic
-from rewardlang.loading import Checked, check_path, check_text
-from rewardlang.parser import ParsedFile, Parser
-from rewardlang.printer import format_file
 from rewardlang.report import FORMATS, report, to_text
 
 if TYPE_CHECKING:  # imported inside the commands that use them (start-up time)
     import datetime as dt
+
+    from rewardlang.loading import Checked
+    from rewardlang.parser import ParsedFile, Parser
 
     from rewardlang.engine import CustomerView
     from rewardlang.program import Program
@@ -213,7 +213,16 @@ class _Counts:
     unreadable: int = 0
 
 
+def _new_parser() -> Parser:
+    """The parser, imported when a command needs one (``--version`` and ``--help`` don't)."""
+    from rewardlang.parser import Parser
+
+    return Parser()
+
+
 def _check_file(name: str, parser: Parser) -> Checked:
+    from rewardlang.loading import check_path, check_text
+
     if name == STDIN:
         return check_text(decode(STDIN_NAME, read_bytes(STDIN)), STDIN_NAME, parser=parser)
     try:
@@ -265,7 +274,7 @@ def check(files: tuple[str, ...], output_format: str, strict: bool) -> None:
     first_block = True
     for name in names:
         if parser is None:
-            parser = Parser()
+            parser = _new_parser()
         try:
             checked = _check_file(name, parser)
         except UserError as exc:
@@ -359,6 +368,8 @@ def format_bytes(name: str, data: bytes, parser: Parser) -> Formatted | Unparsab
     parsed = parser.parse(text, display)
     if not parsed.ok:
         return Unparsable(display, parsed.source, parsed.diagnostics)
+    from rewardlang.printer import format_file
+
     formatted = format_file(parsed)
     _verify(parsed, formatted, parser, display)
     bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
@@ -405,7 +416,7 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
     parser: Parser | None = None
     for name in names:
         if parser is None:
-            parser = Parser()
+            parser = _new_parser()
         try:
             result = format_bytes(name, read_bytes(name), parser)
         except UserError as exc:
@@ -475,7 +486,7 @@ def fmt(files: tuple[str, ...], check_only: bool, diff: bool) -> None:
 def _load_ruleset(name: str) -> Program:
     """A ruleset's checked programme; its errors shown as `check` shows them, then exit 2."""
     try:
-        checked = _check_file(name, Parser())
+        checked = _check_file(name, _new_parser())
     except UserError as exc:
         _error(str(exc))
         sys.exit(2)
@@ -1119,7 +1130,7 @@ def rules_diff(old: str, new: str, output_format: str) -> None:
     if old == STDIN and new == STDIN:
         _error("only one of OLD and NEW can be - (standard input)")
         sys.exit(2)
-    parser = Parser()
+    parser = _new_parser()
     programs = [_diff_program(name, parser) for name in (old, new)]
     old_program, new_program = programs
     if old_program is None or new_program is None:

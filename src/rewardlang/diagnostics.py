@@ -15,7 +15,7 @@ from typing import Literal
 
 import attrs
 
-from rewardlang.ast import Span
+from rewardlang.spans import Span
 
 Severity = Literal["error", "warning"]
 

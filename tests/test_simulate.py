@@ -1,6 +1,8 @@
-"""``rewardlang simulate``: every number of the text output checked by hand on a small stream,
-the JSON and CSV outputs held equal to the text, a programme compared with itself, and the
-figures independent of the number of processes, of chunking and of the order of the input.
+"""``rewardlang simulate``: every number of the text output checked by hand on a small stream —
+one programme, the same without a point value, and a comparison of two — the JSON and CSV
+outputs held equal to the text, a programme compared with itself, a comparison equal to the two
+simulations alone, and the figures independent of the number of processes, of chunking and of
+the order of the input.
 
 The small stream (``TINY`` and ``EVENTS`` below) is three customers over three months, built so
 that every figure is non-trivial: pending points, a refund that reverses released points and
@@ -13,21 +15,28 @@ against the arithmetic written next to each expected value.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import random
 import re
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from rewardlang import simulate as simulate_module
 from rewardlang.cli import main
 from rewardlang.loading import check_text
 from rewardlang.simtables import PROGRAMME
-from rewardlang.simulate import Problem, SimulateRequest, simulate
+from rewardlang.events import Validator
+from rewardlang.inputs import open_events
+from rewardlang.runner import dump_value
+from rewardlang.simulate import Problem, SimulateRequest, simulate, validation_key
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKSHOP = ROOT / "rulesets" / "bookshop.reward"
@@ -109,6 +118,100 @@ EVENTS = [
 ]
 
 
+# Every figure of the text output of TINY over EVENTS, worked out by hand from the ledger above.
+BY_HAND_PROGRAMME = {
+    "customers (with an applied event)": "3",  # a, b, c
+    "buyers (with a purchase)": "2",  # a, b
+    "spend": "3,200.00 SEK",  # a 600 + 500 - 500, b 2500 + 100
+    "purchases": "4",  # a2, a3, b1, b3
+    "refunds": "1",  # a5
+    "refunded": "500.00 SEK",  # all of a3
+    "points awarded": "510",  # a 180 + b 310 + c 20
+    "points reversed by refunds": "50",  # a3's Base
+    "points issued (awarded - reversed)": "460",  # 510 - 50
+    "points redeemed (for rewards + converted)": "300",  # 100 + 200
+    "points redeemed for rewards": "100",  # a's Mug
+    "rewards redeemed": "1",
+    "points converted (converts to)": "200",  # b's Check
+    "points expired": "10",  # a's L2 rest
+    "points adjusted (adjust events)": "-150",  # b2
+    "points pending at the end": "30",  # b 10 + c 20
+    "points outstanding at the end": "-30",  # a 20 + b -50 + c 0 = 460 - 300 - 10 - 150 - 30
+    "customers in debt at the end": "1",  # b
+    "points in debt at the end": "50",
+    "vouchers given": "1",  # b's "50 off"
+    "vouchers worth": "50.00 SEK",
+    "free items given": "2",  # a's and b's coffee
+    "free items worth": "60.00 SEK",  # 2 x 30
+    "messages (rules)": "2",  # Silver mail to a and b
+    "messages (expiry reminders)": "1",  # a, 03-05
+    "rewards redeemed, at the point value": "10.00 SEK",  # 100 x 0.10
+    "given (vouchers + free items + rewards)": "120.00 SEK",  # 50 + 60 + 10
+    "liability at the end (outstanding + pending points)": "5.00 SEK",  # (a 20 + pending 30) x 0.10; b's debt is no liability
+    "reward cost (given + liability)": "125.00 SEK",  # 120 + 5 = a 42 + b 81 + c 2
+    "reward cost per customer": "41.67 SEK",  # 125 / 3 = 41.666...
+    "reward cost per 100 of spend": "3.91 SEK",  # 125 x 100 / 3200 = 3.906...
+}
+BY_HAND_TABLES: dict[str, list[list[str]]] = {
+    "Rules": [
+        ["rule", "firings", "customers", "points", "share of points", "vouchers", "free items", "messages",
+         "cost (SEK)"],
+        # Base: a2 60, a3 50, b1 250, b3 10 (4 pending awards); 370 - 50 reversed = 320; 320 / 460
+        ["Base", "4", "2", "320", "69.6 %", "0", "0", "0", "32.00"],
+        # Welcome: a2, b1; 100 / 460 = 21.7 %
+        ["Welcome", "2", "2", "100", "21.7 %", "0", "0", "0", "10.00"],
+        # Review: a4, c1; 40 / 460 = 8.7 %
+        ["Review", "2", "2", "40", "8.7 %", "0", "0", "0", "4.00"],
+        # Coffee card: a3, b3 -> 2 coffees x 30
+        ["Coffee card", "2", "2", "0", "—", "0", "2", "0", "60.00"],
+        # Check: one conversion, -200 points, a 50 SEK voucher: 50 - 200 x 0.10 = 30.00
+        ["Check", "1", "1", "-200", "—", "1", "0", "0", "30.00"],
+        ["Silver mail", "2", "2", "0", "—", "0", "0", "2", "0.00"],
+    ],
+    "Customers per tier at the end": [
+        ["tier", "customers", "share"],
+        ["(no tier)", "2", "66.7 %"],  # a (lost silver), c
+        ["silver", "1", "33.3 %"],  # b
+    ],
+    "Tier moves": [
+        ["from", "to", "moves"],
+        ["(no tier)", "silver", "2"],  # a 01-10, b 02-10
+        ["silver", "(no tier)", "1"],  # a 01-25 (the refund)
+    ],
+    "Segments (customers in each at the end)": [
+        ["segment", "customers", "share", "spend (SEK)", "points issued", "points outstanding", "reward cost (SEK)",
+         "cost per 100 of spend (SEK)"],
+        ["stockholm", "1", "33.3 %", "600.00", "130", "20", "42.00", "7.00"],  # a alone; 42 x 100 / 600
+    ],
+    "Month by month": [
+        ["month", "active customers", "purchases", "spend (SEK)", "points issued", "points redeemed",
+         "points expired"],
+        # January: a's purchases, review and refund: 60 + 50 + 50 + 20 - 50; spend 600 + 500 - 500
+        ["2026-01", "1", "2", "600.00", "130", "0", "0"],
+        # February: b1 (the redeem and the adjust are not activity); 250 + 50; Mug 100 + Check 200
+        ["2026-02", "1", "1", "2,500.00", "300", "300", "0"],
+        # March: b3 and c1; 10 + 20; a's expiry 10
+        ["2026-03", "2", "1", "100.00", "30", "0", "10"],
+    ],
+    "Customers per tier at each month's end": [
+        ["month", "(no tier)", "silver"],
+        ["2026-01", "1", "0"],  # a (silver 01-10 .. 01-25); b and c are not members yet
+        ["2026-02", "1", "1"],  # a; b silver since 02-10
+        ["2026-03", "2", "1"],  # a, c; b
+    ],
+    "Loyalty effect: the top 20 % of buyers by spend against the rest": [
+        ["group", "customers", "spend (SEK)", "share of revenue", "spend per customer (SEK)", "purchases per customer",
+         "repeat-purchase rate", "points per customer", "reward cost per 100 of spend (SEK)"],
+        # ceil(2 / 5) = 1 buyer on top: b (2600); 2600 / 3200 = 81.25 %; 81 x 100 / 2600 = 3.115...
+        ["top 20 %", "1", "2,600.00", "81.3 %", "2,600.00", "2.00", "100.0 %", "310.00", "3.12"],
+        # a: 600 / 3200 = 18.75 %; 42 x 100 / 600
+        ["the rest", "1", "600.00", "18.8 %", "600.00", "2.00", "100.0 %", "130.00", "7.00"],
+        # (310 + 130) / 2; (81 + 42) x 100 / 3200 = 3.84375 (c, who bought nothing, is not a buyer)
+        ["all buyers", "2", "3,200.00", "100.0 %", "1,600.00", "2.00", "100.0 %", "220.00", "3.84"],
+    ],
+}
+
+
 def _stream_text(events: list[dict[str, object]]) -> str:
     lines = [json.dumps(e) for e in events]
     lines.insert(7, "this is not JSON")
@@ -168,99 +271,79 @@ def test_every_figure_of_the_text_output_by_hand(tiny):
     ]
     programme = {row[0]: row[1] for row in tables["Programme"][1:]}
     assert tables["Programme"][0] == ["figure", "value"]
-    assert programme == {
-        "customers (with an applied event)": "3",  # a, b, c
-        "buyers (with a purchase)": "2",  # a, b
-        "spend": "3,200.00 SEK",  # a 600 + 500 - 500, b 2500 + 100
-        "purchases": "4",  # a2, a3, b1, b3
-        "refunds": "1",  # a5
-        "refunded": "500.00 SEK",  # all of a3
-        "points awarded": "510",  # a 180 + b 310 + c 20
-        "points reversed by refunds": "50",  # a3's Base
-        "points issued (awarded - reversed)": "460",  # 510 - 50
-        "points redeemed (for rewards + converted)": "300",  # 100 + 200
-        "points redeemed for rewards": "100",  # a's Mug
-        "rewards redeemed": "1",
-        "points converted (converts to)": "200",  # b's Check
-        "points expired": "10",  # a's L2 rest
-        "points adjusted (adjust events)": "-150",  # b2
-        "points pending at the end": "30",  # b 10 + c 20
-        "points outstanding at the end": "-30",  # a 20 + b -50 + c 0 = 460 - 300 - 10 - 150 - 30
-        "customers in debt at the end": "1",  # b
-        "points in debt at the end": "50",
-        "vouchers given": "1",  # b's "50 off"
-        "vouchers worth": "50.00 SEK",
-        "free items given": "2",  # a's and b's coffee
-        "free items worth": "60.00 SEK",  # 2 x 30
-        "messages (rules)": "2",  # Silver mail to a and b
-        "messages (expiry reminders)": "1",  # a, 03-05
-        "rewards redeemed, at the point value": "10.00 SEK",  # 100 x 0.10
-        "given (vouchers + free items + rewards)": "120.00 SEK",  # 50 + 60 + 10
-        "liability at the end (outstanding + pending points)": "5.00 SEK",  # (a 20 + pending 30) x 0.10; b's debt is no liability
-        "reward cost (given + liability)": "125.00 SEK",  # 120 + 5 = a 42 + b 81 + c 2
-        "reward cost per customer": "41.67 SEK",  # 125 / 3 = 41.666...
-        "reward cost per 100 of spend": "3.91 SEK",  # 125 x 100 / 3200 = 3.906...
+    assert programme == BY_HAND_PROGRAMME
+    for title, rows in BY_HAND_TABLES.items():
+        assert tables[title] == rows, title
+    assert list(tables) == ["Programme", *BY_HAND_TABLES]
+
+
+def _replaced(rows: list[list[str]], changes: dict[tuple[str, str], str]) -> list[list[str]]:
+    """Table rows (header first) with the cells named (row label, column header) replaced."""
+    header = rows[0]
+    return [header] + [[changes.get((row[0], column), cell) for column, cell in zip(header, row)]
+                       for row in rows[1:]]
+
+
+def test_without_a_point_value_points_are_not_priced(tiny, tmp_path):
+    ruleset, events = tiny
+    unpriced = tmp_path / "unpriced.reward"
+    unpriced.write_text(TINY.replace("point value 0.10 SEK\n", ""), encoding="utf-8")
+    code, out, err = invoke(str(unpriced), str(events))
+    assert code == 0, err
+    head, tables = sections(out)
+    assert head[0] == f"Simulation of Tiny Club ({unpriced}); currency SEK, no point value"
+    assert head[-1] == ("Note: the ruleset sets no `point value`: points are not priced, and the reward cost "
+                        "leaves them out.")
+    # the cost is what was given: a a coffee (30), b a voucher (50) and a coffee (30), c nothing
+    assert {row[0]: row[1] for row in tables["Programme"][1:]} == BY_HAND_PROGRAMME | {
+        "rewards redeemed, at the point value": "—",
+        "given (vouchers + free items + rewards)": "110.00 SEK",  # 50 + 60
+        "liability at the end (outstanding + pending points)": "—",
+        "reward cost (given + liability)": "110.00 SEK",
+        "reward cost per customer": "36.67 SEK",  # 110 / 3
+        "reward cost per 100 of spend": "3.44 SEK",  # 11,000 / 3,200 = 3.4375
     }
-    assert tables["Rules"] == [
-        ["rule", "firings", "customers", "points", "share of points", "vouchers", "free items", "messages",
-         "cost (SEK)"],
-        # Base: a2 60, a3 50, b1 250, b3 10 (4 pending awards); 370 - 50 reversed = 320; 320 / 460
-        ["Base", "4", "2", "320", "69.6 %", "0", "0", "0", "32.00"],
-        # Welcome: a2, b1; 100 / 460 = 21.7 %
-        ["Welcome", "2", "2", "100", "21.7 %", "0", "0", "0", "10.00"],
-        # Review: a4, c1; 40 / 460 = 8.7 %
-        ["Review", "2", "2", "40", "8.7 %", "0", "0", "0", "4.00"],
-        # Coffee card: a3, b3 -> 2 coffees x 30
-        ["Coffee card", "2", "2", "0", "—", "0", "2", "0", "60.00"],
-        # Check: one conversion, -200 points, a 50 SEK voucher: 50 - 200 x 0.10 = 30.00
-        ["Check", "1", "1", "-200", "—", "1", "0", "0", "30.00"],
-        ["Silver mail", "2", "2", "0", "—", "0", "0", "2", "0.00"],
-    ]
-    assert tables["Customers per tier at the end"] == [
-        ["tier", "customers", "share"],
-        ["(no tier)", "2", "66.7 %"],  # a (lost silver), c
-        ["silver", "1", "33.3 %"],  # b
-    ]
-    assert tables["Tier moves"] == [
-        ["from", "to", "moves"],
-        ["(no tier)", "silver", "2"],  # a 01-10, b 02-10
-        ["silver", "(no tier)", "1"],  # a 01-25 (the refund)
-    ]
-    assert tables["Segments (customers in each at the end)"] == [
-        ["segment", "customers", "share", "spend (SEK)", "points issued", "points outstanding", "reward cost (SEK)",
-         "cost per 100 of spend (SEK)"],
-        ["stockholm", "1", "33.3 %", "600.00", "130", "20", "42.00", "7.00"],  # a alone; 42 x 100 / 600
-    ]
-    assert tables["Month by month"] == [
-        ["month", "active customers", "purchases", "spend (SEK)", "points issued", "points redeemed",
-         "points expired"],
-        # January: a's purchases, review and refund: 60 + 50 + 50 + 20 - 50; spend 600 + 500 - 500
-        ["2026-01", "1", "2", "600.00", "130", "0", "0"],
-        # February: b1 (the redeem and the adjust are not activity); 250 + 50; Mug 100 + Check 200
-        ["2026-02", "1", "1", "2,500.00", "300", "300", "0"],
-        # March: b3 and c1; 10 + 20; a's expiry 10
-        ["2026-03", "2", "1", "100.00", "30", "0", "10"],
-    ]
-    assert tables["Customers per tier at each month's end"] == [
-        ["month", "(no tier)", "silver"],
-        ["2026-01", "1", "0"],  # a (silver 01-10 .. 01-25); b and c are not members yet
-        ["2026-02", "1", "1"],  # a; b silver since 02-10
-        ["2026-03", "2", "1"],  # a, c; b
-    ]
-    assert tables["Loyalty effect: the top 20 % of buyers by spend against the rest"] == [
-        ["group", "customers", "spend (SEK)", "share of revenue", "spend per customer (SEK)", "purchases per customer",
-         "repeat-purchase rate", "points per customer", "reward cost per 100 of spend (SEK)"],
-        # ceil(2 / 5) = 1 buyer on top: b (2600); 2600 / 3200 = 81.25 %; 81 x 100 / 2600 = 3.115...
-        ["top 20 %", "1", "2,600.00", "81.3 %", "2,600.00", "2.00", "100.0 %", "310.00", "3.12"],
-        # a: 600 / 3200 = 18.75 %; 42 x 100 / 600
-        ["the rest", "1", "600.00", "18.8 %", "600.00", "2.00", "100.0 %", "130.00", "7.00"],
-        # (310 + 130) / 2; (81 + 42) x 100 / 3200 = 3.84375 (c, who bought nothing, is not a buyer)
-        ["all buyers", "2", "3,200.00", "100.0 %", "1,600.00", "2.00", "100.0 %", "220.00", "3.84"],
-    ]
-    assert list(tables) == ["Programme", "Rules", "Customers per tier at the end", "Tier moves",
-                            "Segments (customers in each at the end)", "Month by month",
-                            "Customers per tier at each month's end",
-                            "Loyalty effect: the top 20 % of buyers by spend against the rest"]
+    expected = dict(BY_HAND_TABLES)
+    expected["Rules"] = _replaced(BY_HAND_TABLES["Rules"], {
+        ("Base", "cost (SEK)"): "0.00", ("Welcome", "cost (SEK)"): "0.00", ("Review", "cost (SEK)"): "0.00",
+        ("Check", "cost (SEK)"): "50.00"})  # the voucher's worth; the points it took are not priced
+    expected["Segments (customers in each at the end)"] = _replaced(
+        BY_HAND_TABLES["Segments (customers in each at the end)"],
+        {("stockholm", "reward cost (SEK)"): "30.00", ("stockholm", "cost per 100 of spend (SEK)"): "5.00"})
+    expected["Loyalty effect: the top 20 % of buyers by spend against the rest"] = _replaced(
+        BY_HAND_TABLES["Loyalty effect: the top 20 % of buyers by spend against the rest"], {
+            ("top 20 %", "reward cost per 100 of spend (SEK)"): "3.08",  # 8,000 / 2,600
+            ("the rest", "reward cost per 100 of spend (SEK)"): "5.00",  # 3,000 / 600
+            ("all buyers", "reward cost per 100 of spend (SEK)"): "3.44"})
+    for title, rows in expected.items():
+        assert tables[title] == rows, title
+
+
+def test_an_input_with_nothing_to_apply(tiny, tmp_path):
+    ruleset, _ = tiny
+    for content in ("", '{"id": "x", "type": "purchase", "customer": "c", "time": "yesterday"}\n'):
+        events = tmp_path / "events.jsonl"
+        events.write_text(content, encoding="utf-8")
+        code, out, err = invoke(str(ruleset), str(events))
+        assert code == 0, err
+        head, tables = sections(out)
+        n = len(content.splitlines())
+        assert head[1:] == [f"{n} lines read: 0 applied, 0 duplicates, {n} rejected" + (" (bad_time 1)" if n else ""),
+                            "No event could be placed in time: nothing was applied."]
+        for figure, shown in tables["Programme"][1:]:
+            # nothing to divide by: no ratio
+            assert shown == ("—" if figure.startswith("reward cost per") else "0.00 SEK" if "SEK" in shown else "0")
+        assert [row[:5] for row in tables["Rules"][1:]] == [[name, "0", "0", "0", "—"] for name in
+                                                           ("Base", "Welcome", "Review", "Coffee card", "Check",
+                                                            "Silver mail")]
+        for title in ("Tier moves", "Month by month", "Customers per tier at each month's end"):
+            assert tables[title] == [["(none)"]], title
+        assert tables["Customers per tier at the end"][1:] == [["(no tier)", "0", "—"], ["silver", "0", "—"]]
+        assert tables["Segments (customers in each at the end)"][1] == ["stockholm", "0", "—", "0.00", "0", "0",
+                                                                        "0.00", "—"]
+        assert tables["Loyalty effect: the top 20 % of buyers by spend against the rest"][1:] == [
+            [group, "0", "0.00", "—", "—", "—", "—", "—", "—"]
+            for group in ("top 20 %", "the rest", "all buyers")]
 
 
 def test_until_counts_what_falls_due_by_then(tiny):
@@ -389,6 +472,11 @@ def test_a_programme_compared_with_itself_shows_no_difference(tiny):
     assert len(differences) > 100
     assert {d for d in differences} <= {"0", "0.00", "0.00 SEK", "0.0 pp", "—"}
     assert tables["Customers whose points issued differ most"] == [["(none)"]]
+    code, out, err = invoke(str(ruleset), str(events), "--compare", str(ruleset), "--format", "csv")
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert len(rows) > 100 and {row[-1] for row in rows} <= {"0", "0.00", "0.0", ""}
+    assert all(row[3] == row[4] for row in rows)
 
 
 def test_a_comparison_shows_both_programmes_and_the_customers_that_differ_most(tiny, tmp_path):
@@ -419,6 +507,122 @@ def test_a_comparison_shows_both_programmes_and_the_customers_that_differ_most(t
         ["points issued (awarded - reversed)", "460", "780", "+320"]]
 
 
+# TINY with "Review" at 30 points instead of 20, worked out by hand: only a4 and c1 change. a's
+# lot L4 is 30 (released 01-27, expiring 03-27: still there at the end; the Mug on 02-01 takes L1
+# and L2 first, as they expire sooner; a's balance never reaches the 200 of "Check"), so a has
+# issued 140 and 30 outstanding, and costs 30 + 10 + 30 x 0.10 = 43; c has 30 pending (cost 3).
+# What changes, as (table, row labels, figure): (compare, difference); every other figure of
+# the comparison is the base figure twice, with a difference of 0.
+REVIEW_30 = {
+    ("Programme", (), "points awarded"): ("530", "+20"),  # 510 + 2 x 10
+    ("Programme", (), "points issued (awarded - reversed)"): ("480", "+20"),
+    ("Programme", (), "points pending at the end"): ("40", "+10"),  # b 10 + c 30
+    ("Programme", (), "points outstanding at the end"): ("-20", "+10"),  # a 30 - b 50 = 480 - 300 - 10 - 150 - 40
+    ("Programme", (), "liability at the end (outstanding + pending points)"): (
+        "7.00 SEK", "+2.00 SEK"),  # (30 + 40) x 0.10
+    ("Programme", (), "reward cost (given + liability)"): ("127.00 SEK", "+2.00 SEK"),  # 120 + 7
+    ("Programme", (), "reward cost per customer"): ("42.33 SEK", "+0.66 SEK"),  # 127 / 3; 42.33 - 41.67
+    ("Programme", (), "reward cost per 100 of spend"): ("3.97 SEK", "+0.06 SEK"),  # 12,700 / 3,200 = 3.96875
+    ("Rules", ("Base",), "share of points"): ("66.7 %", "-2.9 pp"),  # 320 / 480
+    ("Rules", ("Welcome",), "share of points"): ("20.8 %", "-0.9 pp"),  # 100 / 480
+    ("Rules", ("Review",), "points"): ("60", "+20"),
+    ("Rules", ("Review",), "share of points"): ("12.5 %", "+3.8 pp"),  # 60 / 480
+    ("Rules", ("Review",), "cost (SEK)"): ("6.00", "+2.00"),
+    ("Segments (customers in each at the end)", ("stockholm",), "points issued"): ("140", "+10"),  # a
+    ("Segments (customers in each at the end)", ("stockholm",), "points outstanding"): ("30", "+10"),
+    ("Segments (customers in each at the end)", ("stockholm",), "reward cost (SEK)"): ("43.00", "+1.00"),
+    ("Segments (customers in each at the end)", ("stockholm",), "cost per 100 of spend (SEK)"): (
+        "7.17", "+0.17"),  # 4,300 / 600
+    ("Month by month", ("2026-01",), "points issued"): ("140", "+10"),  # a4
+    ("Month by month", ("2026-03",), "points issued"): ("40", "+10"),  # c1
+    ("Loyalty effect: the top 20 % of buyers by spend against the rest", ("the rest",), "points per customer"): (
+        "140.00", "+10.00"),  # a
+    ("Loyalty effect: the top 20 % of buyers by spend against the rest", ("the rest",),
+     "reward cost per 100 of spend (SEK)"): ("7.17", "+0.17"),
+    ("Loyalty effect: the top 20 % of buyers by spend against the rest", ("all buyers",), "points per customer"): (
+        "225.00", "+5.00"),  # (310 + 140) / 2
+    ("Loyalty effect: the top 20 % of buyers by spend against the rest", ("all buyers",),
+     "reward cost per 100 of spend (SEK)"): ("3.88", "+0.04"),  # (81 + 43) x 100 / 3,200 = 3.875, half up
+}
+LABELS = {"Tier moves": 2}  # columns that name a row; 1 in every other table but the programme's
+
+
+def _zero(shown: str) -> str:
+    """The difference of a figure with itself, as shown: 0, 0.00, 0.00 SEK, 0.0 pp, or — for none."""
+    if shown == "—":
+        return "—"
+    if shown.endswith(" %"):
+        return "0.0 pp"
+    if shown.endswith(" SEK"):
+        return "0.00 SEK"
+    return "0.00" if "." in shown else "0"
+
+
+def _compared_by_hand(changes: dict) -> dict[str, list[list[str]]]:
+    """The comparison's tables, in long form, from the hand-checked base figures and ``changes``."""
+    tables: dict[str, list[list[str]]] = {"Programme": [["figure", "base", "compare", "difference"]]}
+    for figure, shown in BY_HAND_PROGRAMME.items():
+        compare, difference = changes.get(("Programme", (), figure), (shown, _zero(shown)))
+        tables["Programme"].append([figure, shown, compare, difference])
+    for title, (header, *rows) in BY_HAND_TABLES.items():
+        n = LABELS.get(title, 1)
+        out = [header[:n] + ["figure", "base", "compare", "difference"]]
+        for row in rows:
+            for figure, shown in zip(header[n:], row[n:]):
+                compare, difference = changes.get((title, tuple(row[:n]), figure), (shown, _zero(shown)))
+                out.append(row[:n] + [figure, shown, compare, difference])
+        tables[title] = out
+    return tables
+
+
+def test_every_figure_of_a_comparison_by_hand(tiny, tmp_path):
+    ruleset, events = tiny
+    other = tmp_path / "review30.reward"
+    other.write_text(TINY.replace("review earns 20 points", "review earns 30 points"), encoding="utf-8")
+    code, out, err = invoke(str(ruleset), str(events), "--compare", str(other), "--processes", "1")
+    assert code == 0, err
+    head, tables = sections(out)
+    assert head == [
+        f"base: Tiny Club ({ruleset}); currency SEK, point value 0.10 SEK",
+        f"compare: Tiny Club ({other}); currency SEK, point value 0.10 SEK",
+        "base: 13 lines read: 10 applied, 1 duplicates, 2 rejected (bad_field 1, not_json 1)",
+        "compare: 13 lines read: 10 applied, 1 duplicates, 2 rejected (bad_field 1, not_json 1)",
+        "Events from 2026-01-01T09:00:00Z; figures at the end: 2026-03-15T09:00:00Z (the latest time in the input).",
+    ]
+    expected = _compared_by_hand(REVIEW_30)
+    # a 130 -> 140, c 20 -> 30: ties by customer id
+    expected["Customers whose points issued differ most"] = [
+        ["customer", "points issued (base)", "points issued (compare)", "difference"],
+        ["a", "130", "140", "+10"], ["c", "20", "30", "+10"]]
+    assert list(tables) == list(expected)
+    for title, rows in expected.items():
+        assert tables[title] == rows, title
+    # the JSON says the same: both programmes' figures, and exactly the non-zero differences
+    code, out, err = invoke(str(ruleset), str(events), "--compare", str(other), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    sections_of = {"Programme": "programme", "Rules": "rules", "Segments (customers in each at the end)": "segments",
+                   "Month by month": "months",
+                   "Loyalty effect: the top 20 % of buyers by spend against the rest": "loyalty"}
+    assert {(d["section"], d["item"], d["figure"]): d["difference"] for d in data["differences"]} == {
+        (sections_of[title], " / ".join(labels) or None, figure): str(number(difference))
+        if "." in difference else int(difference) for (title, labels, figure), (_, difference) in REVIEW_30.items()}
+    assert data["customers_differing"] == [{"customer": "a", "base": 130, "compare": 140, "difference": 10},
+                                           {"customer": "c", "base": 20, "compare": 30, "difference": 10}]
+    base, compare = data["programmes"]
+    assert (base["programme"]["points_issued"], compare["programme"]["points_issued"]) == (460, 480)
+    # and the CSV: one row a figure, with both values and the difference, plain
+    code, out, err = invoke(str(ruleset), str(events), "--compare", str(other), "--format", "csv")
+    assert code == 0, err
+    rows = {(r[0], r[1], r[2]): r[3:] for r in csv.reader(io.StringIO(out))}
+    assert rows[("programme", "", "reward cost per customer")] == ["41.67", "42.33", "0.66"]
+    assert rows[("rules", "Review", "share of points")] == ["8.7", "12.5", "3.8"]
+    assert rows[("rules", "Coffee card", "share of points")] == ["", "", ""]
+    assert rows[("months", "2026-02", "spend (SEK)")] == ["2500.00", "2500.00", "0.00"]
+    assert rows[("rules", "Silver mail", "cost (SEK)")] == ["0.00", "0.00", "0.00"]  # a zero is money too
+    assert rows[("customers_differing", "c", "points issued")] == ["20", "30", "10"]
+
+
 def test_compare_needs_one_currency(tiny, tmp_path):
     ruleset, events = tiny
     other = tmp_path / "euro.reward"
@@ -444,6 +648,7 @@ def test_the_figures_do_not_depend_on_processes_chunks_or_the_order_of_lines(tmp
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     one = _figures(text, [str(EXAMPLE)], processes=1)
     monkeypatch.setattr(simulate_module, "CHUNK_BYTES", 50_000)  # the example cut into 13 chunks
+    monkeypatch.setattr(simulate_module, "FLUSH_LINES", 97)  # staged 97 lines at a time
     shuffled = list(lines)
     random.Random(7).shuffle(shuffled)
     halves = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
@@ -478,6 +683,95 @@ def test_standard_input_and_csv(tiny, tmp_path):
     assert c["read"] == a["read"] - 1  # the CSV has no unreadable line
 
 
+# ---------------------------------------------------------------------------- how it runs
+
+# JSON values as ``rewardlang.inputs`` reads them: exact Decimals for numbers with a fraction or
+# an exponent, texts with any code point (a lone surrogate comes from a \ud800 escape)
+_TEXTS = st.text(st.characters(blacklist_categories=()), max_size=6)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | _TEXTS
+    | st.decimals(allow_nan=False, allow_infinity=False, places=None),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXTS, inner, max_size=3), max_leaves=10)
+
+
+def _exact(value: object) -> object:
+    """A value with its types spelled out: 1, True, Decimal("1") and Decimal("1.0") all differ."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _exact(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_exact(item) for item in value])
+    return (type(value).__name__, str(value))
+
+
+@given(st.dictionaries(_TEXTS, _VALUES, max_size=6))
+@example({"amount": Decimal("-0.00"), "n": [Decimal("1E+3"), {"x": Decimal("1.50")}], "who": "\ud800", "k": True})
+@example({"amount": "249.00", "items": 2, "tags": ["a", None]})
+def test_a_staged_line_reads_back_exactly_as_the_reader_read_it(value):
+    """A line is staged as JSON text (its own, or a CSV row's cells written as JSON) and read back
+    with one decoder: the value is the reader's, types, digits and exponents alike."""
+    text = dump_value(value)
+    (line,) = open_events("-", fmt="jsonl", stdin=io.BytesIO(text.encode("utf-8", "surrogatepass") + b"\n"))
+    assert line.value is not None, line.problem
+    assert _exact(line.value) == _exact(value)
+    assert _exact(simulate_module._DECODER.decode(line.text)) == _exact(value)  # the staged text, read back
+
+
+def _variants() -> dict[str, str]:
+    """TINY, and programmes that validate lines as it does (other rules, settings, tiers) or not."""
+    return {
+        "richer": TINY.replace("earns 1 point per 10 SEK", "earns 2 points per 10 SEK"),
+        "other settings": TINY.replace('timezone "UTC"', 'timezone "Pacific/Apia"').replace(
+            "point value 0.10 SEK", "point value 0.25 SEK").replace("points pending for 7 days\n", "").replace(
+            "tier silver = spend in last 12 months >= 1000 SEK", "tier silver = spend in last 12 months >= 300 SEK"),
+        "another event": TINY.replace("event review\n", "event review with stars number\n"),
+        "another reward": TINY.replace('reward "Mug" costs 100 points', 'reward "Cup" costs 100 points'),
+        "another field": TINY.replace("customer has city text", "customer has city text, vip bool"),
+    }
+
+
+def test_two_programmes_that_validate_alike_share_the_validation(tiny):
+    ruleset, events = tiny
+    base = check_text(TINY, "tiny.reward").program
+    lines = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    lines += [{**event, "stars": 4, "vip": "yes", "reward": "Cup"} for event in EVENTS]
+    shared = {}
+    for name, text in _variants().items():
+        other = check_text(text, f"{name}.reward").program
+        assert other is not None and base is not None
+        shared[name] = validation_key(other) == validation_key(base)
+        if shared[name]:  # what the key promises: every line validated alike
+            assert [Validator(other).validate(v) for v in lines] == [Validator(base).validate(v) for v in lines]
+    assert shared == {"richer": True, "other settings": True, "another event": False, "another reward": False,
+                      "another field": False}
+
+
+@pytest.mark.parametrize("variant", list(_variants()))
+def test_a_comparison_shows_each_programme_as_simulating_it_alone_would(tiny, variant):
+    ruleset, events = tiny
+    base = check_text(TINY, "tiny.reward").program
+    other = check_text(_variants()[variant], "other.reward").program
+    compared = simulate(SimulateRequest(base, "tiny.reward", (str(events),), compare=other,
+                                        compare_ruleset="other.reward", processes=1))
+    alone = [simulate(SimulateRequest(program, name, (str(events),), processes=1))
+             for program, name in ((base, "tiny.reward"), (other, "other.reward"))]
+    assert not isinstance(compared, Problem)
+    assert list(compared.programmes) == [a.programmes[0] for a in alone]  # type: ignore[union-attr]
+
+
+def test_the_garbage_collector_is_left_as_it_was(tiny):
+    """Simulate pauses the cyclic collector while it stages and applies, and puts it back."""
+    ruleset, events = tiny
+    program = check_text(TINY, "tiny.reward").program
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            result = simulate(SimulateRequest(program, "tiny.reward", (str(events),), processes=1))
+            assert not isinstance(result, Problem)
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
 # ---------------------------------------------------------------------------- usage errors
 
 
@@ -507,7 +801,17 @@ def test_strict_exits_1_when_a_line_was_rejected(tiny):
 def test_nothing_is_written_but_stdout(tiny, tmp_path, monkeypatch):
     ruleset, events = tiny
     monkeypatch.chdir(tmp_path)
+    scratch = tmp_path / "scratch"  # the system's temporary directory, for this test
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    made: list[str] = []
+    mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(mkdtemp(*a, **k)) or made[-1])
     before = sorted(p.name for p in tmp_path.iterdir())
-    code, out, err = invoke(str(ruleset), str(events))
-    assert code == 0
+    for processes in ("1", "2"):
+        code, out, err = invoke(str(ruleset), str(events), "--processes", processes)
+        assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+    # the staging directories were there, and are gone
+    assert len(made) == 2 and all(path.startswith(str(scratch)) for path in made)
+    assert list(scratch.iterdir()) == []

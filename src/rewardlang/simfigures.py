@@ -32,6 +32,7 @@ Definitions the code relies on (docs/simulate.md is the user's version):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -256,16 +257,29 @@ class Accountant:
         # the month last asked for, as [start, end): a customer's lines come in time order, so
         # the next instant is nearly always in it (two comparisons instead of a calendar lookup)
         self._month = ("", _EPOCH, _EPOCH)
+        # every month met so far, by its start (sorted): each customer starts again from its
+        # first month, and a search here is cheaper than the calendar
+        self._starts: list[dt.datetime] = []
+        self._months: list[tuple[str, dt.datetime, dt.datetime]] = []
 
     # -- months
     def month_of(self, instant: dt.datetime) -> str:
         key, start, end = self._month
         if start <= instant < end:
             return key
+        i = bisect.bisect_right(self._starts, instant) - 1
+        if i >= 0:
+            found = self._months[i]
+            if instant < found[2]:
+                self._month = found
+                return found[0]
         day = self.calendar.local_date(instant)
         key = f"{day.year:04d}-{day.month:02d}"
         start = localtime.local_midnight(dt.date(day.year, day.month, 1), self.zone)
-        self._month = (key, start, self.month_end(key))
+        self._month = found = (key, start, self.month_end(key))
+        i = bisect.bisect_right(self._starts, start)
+        self._starts.insert(i, start)
+        self._months.insert(i, found)
         return key
 
     def month_end(self, month: str) -> dt.datetime:
@@ -284,22 +298,25 @@ class Accountant:
         and return the customer's figures (None when none of its lines was applied)."""
         state = CustomerState(customer)
         result = apply_customer(self.kernel, state, lines)
-        items = {line.index: line.item for line in lines}
-        applied: list[Event] = []
+        # apply_customer applies a customer's events in (time, id) order and reports each line's
+        # outcome in the order it dealt with them: the applied events, in the order applied
+        indexes: list[int] = []
         for outcome in result.outcomes:
-            if outcome.status == "applied":
-                tally.applied += 1
-                applied.append(items[outcome.index])  # type: ignore[arg-type]
-            elif outcome.status == "duplicate":
+            status = outcome.status
+            if status == "applied":
+                indexes.append(outcome.index)
+            elif status == "duplicate":
                 tally.duplicates += 1
             else:
                 tally.reject(outcome.code or "rejected")
-        if not applied:
+        if not indexes:
             return None
-        effects = list(result.effects)
+        tally.applied += len(indexes)
+        items = {line.index: line.item for line in lines}
+        applied: list[Event] = [items[index] for index in indexes]  # type: ignore[misc]
+        effects = result.effects
         if end is not None:
-            effects.extend(self.kernel.advance(state, end))
-        applied.sort(key=lambda event: (event.time, event.id))
+            effects = effects + self.kernel.advance(state, end)
         tally.customers += 1
         spend, purchases = self._events(tally, applied)
         issued, given, tier_changes = self._effects(tally, effects)
@@ -339,18 +356,25 @@ class Accountant:
         purchases = 0
         remaining: dict[str, Decimal] = {}
         active: set[str] = set()
+        declared = self.declared
+        spend_events = self.spend_events
+        months = tally.months
+        month, start, stop = self._month
         for event in applied:
             kind = event.type
-            month = self.month_of(event.time)
-            if kind in self.declared:
+            time = event.time
+            if not start <= time < stop:
+                month = self.month_of(time)
+                _, start, stop = self._month
+            if kind in declared:
                 active.add(month)
-            if kind in self.spend_events:
+            if kind in spend_events:
                 amount = event.fields.get("amount")
                 if isinstance(amount, Decimal):
                     remaining[event.id] = amount
                     spend += amount
                     purchases += 1
-                    m = tally.month(month)
+                    m = months.get(month) or tally.month(month)
                     m.purchases += 1
                     m.spend += amount
             elif kind == "refund":
@@ -378,41 +402,50 @@ class Accountant:
         rewards = 0
         fired: set[str] = set()
         changes: list[tuple[dt.datetime, str | None]] = []
+        rules = tally.rules
+        months = tally.months
+        converters = self.converters
+        month, start, stop = self._month
         for effect in effects:
             kind = effect.kind
             rule = effect.rule
             if kind == "points" or kind == "pending":
                 # (points|pending, n), then (balance, n) for points, then releases|reverses|reason
                 values = effect.values
-                points = values[0][1]
                 extra = values[-1][0]
                 if extra == "releases":
                     continue  # a pending award becoming available: counted when it was awarded
-                month = self.month_of(effect.time)
+                points = values[0][1]
+                if rule is None and extra != "reverses":
+                    tally.adjusted += points
+                    continue
+                time = effect.time
+                if not start <= time < stop:
+                    month = self.month_of(time)
+                    _, start, stop = self._month
+                m = months.get(month) or tally.month(month)
+                r = rules.get(rule) or tally.rule(rule)  # type: ignore[arg-type]
                 if extra == "reverses":
                     tally.reversed -= points
-                    tally.rule(rule).reversed -= points
-                    tally.month(month).issued += points
+                    r.reversed -= points
+                    m.issued += points
                     issued += points
-                elif rule is None:
-                    tally.adjusted += points
-                elif points < 0 and rule in self.converters:
+                elif points < 0 and rule in converters:
                     tally.converted -= points
-                    tally.rule(rule).converted -= points
-                    tally.month(month).redeemed -= points
+                    r.converted -= points
+                    m.redeemed -= points
                 else:
-                    r = tally.rule(rule)
                     r.firings += 1
                     r.awarded += points
-                    fired.add(rule)
+                    fired.add(rule)  # type: ignore[arg-type]
                     tally.awarded += points
-                    tally.month(month).issued += points
+                    m.issued += points
                     issued += points
             elif kind == "voucher" or kind == "free_item":
                 quantity = int(effect.get("quantity"))
-                r = tally.rule(rule)
+                r = rules.get(rule) or tally.rule(rule)  # type: ignore[arg-type]
                 r.firings += 1
-                fired.add(rule)
+                fired.add(rule)  # type: ignore[arg-type]
                 if kind == "voucher":
                     name = effect.get("voucher")
                     r.vouchers += quantity
@@ -430,7 +463,7 @@ class Accountant:
                 if rule is None:
                     tally.reminders += 1
                 else:
-                    r = tally.rule(rule)
+                    r = rules.get(rule) or tally.rule(rule)
                     r.firings += 1
                     r.messages += 1
                     fired.add(rule)
@@ -449,7 +482,7 @@ class Accountant:
                 rewards += points
                 tally.month(self.month_of(effect.time)).redeemed += points
         for rule in fired:
-            tally.rule(rule).customers += 1
+            rules[rule].customers += 1
         if self.point_value is not None:
             given += rewards * self.point_value
         return issued, given, changes

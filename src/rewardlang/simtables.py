@@ -165,7 +165,8 @@ def _difference(a: Cell | None, b: Cell | None) -> Any:
     vb = None if b is None else b.value
     if va is None and vb is None:
         return None
-    return (vb or 0) - (va or 0)
+    # a missing value counts as 0; a present 0 (Decimal("0.00") is false) keeps its places
+    return (0 if vb is None else vb) - (0 if va is None else va)
 
 
 def compared(base: Table | None, other: Table | None) -> Table:

@@ -818,7 +818,9 @@ class Validator:
             try:
                 event_id = _id_value(value, "`id`", "bad_id", '"e17"')
             except _Bad as bad:
-                problem = bad
+                # without its traceback: kept in a local, the traceback's frame would hold this
+                # frame and make a cycle that only the cyclic collector frees (every bad line)
+                problem = bad.with_traceback(None)
         type_name = get("type")
         event_type = self.types.get(type_name) if type(type_name) is str else None  # type: ignore[arg-type]
         if event_type is None and problem is None:
@@ -830,7 +832,7 @@ class Validator:
             try:
                 customer = _id_value(value, "`customer`", "bad_customer", '"c42"')
             except _Bad as bad:
-                problem = problem or bad
+                problem = problem or bad.with_traceback(None)
         value = get("time")
         if value is None:
             problem = problem or self._missing("time")
@@ -838,7 +840,7 @@ class Validator:
             try:
                 instant = _time(value)
             except _Bad as bad:
-                problem = problem or bad
+                problem = problem or bad.with_traceback(None)
         if problem is not None:
             return Rejection(problem.reason, problem.code, event_id, customer, instant)
         assert event_type is not None and event_id is not None and customer is not None

@@ -452,3 +452,11 @@ def test_run_engine_spark_without_pyspark(tmp_path: Path, monkeypatch: pytest.Mo
     assert done.exit_code == 2
     assert done.stderr == ("error: running on Spark needs PySpark, pandas and pyarrow (pyspark is missing): "
                            "pip install 'rewardlang[spark]'\n")
+
+
+def test_a_local_driver_heap_is_half_the_memory_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    gib = 2**30
+    for total, want in ((24 * gib, "12g"), (gib, "1g"), (256 * gib, "16g")):
+        monkeypatch.setattr(os, "sysconf", lambda name, total=total: {"SC_PAGE_SIZE": 4096,
+                                                                      "SC_PHYS_PAGES": total // 4096}[name])
+        assert rs.local_driver_memory() == want

@@ -156,15 +156,19 @@ class ZoneCalendar(ExactCalendar):
             return found
         found = self._fast_add(instant, count, unit)
         if found is None:
-            found = self._add(instant, count, unit)
+            found = localtime.add(instant, count, unit, self.tz)
         if len(memo) >= _MEMO_LIMIT:
             memo.clear()
         memo[key] = found
         return found
 
     def _fast_add(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime | None:
-        """:meth:`_add`'s common case in one function (the kernel calls ``add`` several times an
-        event): both ends on fixed days with the same offset. None sends the caller to ``_add``."""
+        """The sum on the fast path, or None when the exact path must decide.
+
+        The instant's day is fixed; the wall clock is shifted (:meth:`_shift`) and turned back
+        into an instant with the start's offset, or, where it lands on a fixed day with another
+        offset (across a DST change), with that one, checked as :meth:`_instant_of` checks. The
+        day lookups are inlined (the kernel calls ``add`` several times an event)."""
         if instant.tzinfo is not UTC or not count:
             return None
         fixed = self._fixed
@@ -179,16 +183,11 @@ class ZoneCalendar(ExactCalendar):
                 found = instant + dt.timedelta(days=count)
             elif unit == "week":
                 found = instant + dt.timedelta(weeks=count)
-            elif unit == "month" or unit == "year":
-                wall = instant + offset
-                months = count if unit == "month" else 12 * count
-                year, month0 = divmod(wall.year * 12 + wall.month - 1 + months, 12)
-                if not 1 <= year <= 9999:
-                    return None
-                last = _days_in_month(year, month0 + 1)
-                found = wall.replace(year=year, month=month0 + 1, day=wall.day if wall.day <= last else last) - offset
             else:
-                return None
+                target = self._shift(instant + offset, count, unit)
+                if target is None:
+                    return None
+                found = target - offset
         except OverflowError:
             return None
         day = found.toordinal()
@@ -199,28 +198,12 @@ class ZoneCalendar(ExactCalendar):
             return found
         if landed is None:
             return None
-        # the wall clock lands on a fixed day with the other offset (across a DST change): as
-        # _instant_of, take that offset and check the day it gives
-        found = found + offset - landed
+        found = found + offset - landed  # the wall clock less the offset of the day it lands on
         day = found.toordinal()
         again = fixed.get(day, _UNKNOWN)
         if again is _UNKNOWN:
             again = self._learn(day)
         return found if again == landed else None
-
-    def subtract(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
-        return self.add(instant, -count, unit)
-
-    def _add(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
-        offset = self.offset(instant) if count else None
-        if offset is not None:
-            wall = instant + offset
-            target = self._shift(wall, count, unit)
-            if target is not None:
-                found = self._instant_of(target, offset)
-                if found is not None:
-                    return found
-        return localtime.add(instant, count, unit, self.tz)
 
     @staticmethod
     def _shift(wall: dt.datetime, count: int, unit: str) -> dt.datetime | None:

@@ -93,10 +93,10 @@ class Kernel:
             for target in rule.suppresses:
                 self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
         # the suppression order restricted to each event type's rules (the others cannot fire)
-        self._order_by_event = {
-            event: tuple(i for i in plan.suppression_order if i in {r.index for r in rules})
-            for event, rules in plan.by_event.items()
-        }
+        self._order_by_event: dict[str, tuple[int, ...]] = {}
+        for event, rules in plan.by_event.items():
+            indexes = {r.index for r in rules}
+            self._order_by_event[event] = tuple(i for i in plan.suppression_order if i in indexes)
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         # plain-timedelta lower bounds of how long applied events and history are kept

@@ -179,6 +179,24 @@ def test_the_garbage_collector_is_restored(fparser):
         gc.enable()
 
 
+def test_check_text_restores_the_collector_and_promotes_the_tree():
+    from rewardlang.loading import check_text
+
+    assert gc.isenabled()
+    gc.collect()
+    checked = check_text(Path(RULESETS[0]).read_text(encoding="utf-8"))
+    assert checked.program is not None and gc.isenabled()
+    # what the parse and check made went straight to the oldest generation: no young
+    # collection is owed for it
+    assert gc.get_count()[0] < 50
+    gc.disable()
+    try:
+        check_text("purchase earns 5 points\n")
+        assert not gc.isenabled()  # off stays off
+    finally:
+        gc.enable()
+
+
 # ---------------------------------------------------------------------------- the lexer alone
 
 
@@ -493,6 +511,58 @@ def test_fast_parse_matches_larks_loop_on_errors(fparser):
     assert (mine.value.token, mine.value.expected) == (lark_s.value.token, lark_s.value.expected)
     empty, _ = fparser.fast_lexer.tokenize("")
     assert fparser._fast_parse(empty) == fparser.fast_lark.parse("") == []
+
+
+def test_unit_reductions_call_nothing_and_build_the_same_tree(fparser):
+    from rewardlang.fast_lexer import _Unit
+
+    units = set()
+    seen, stack = set(), [fparser._fast_parse.start_row]
+    while stack:
+        row = stack.pop()
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        for action in row.values():
+            if isinstance(action, dict):
+                stack.append(action)
+            elif isinstance(action, _Unit):
+                units.add(action[0])
+    assert {"verb", "point_word", "unit"} <= units  # the `_token` rules and `?` rules
+    text = 'rule "x": purchase earns 2 points per 10 SEK, at most 3 per month\n'
+    assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
+
+
+def test_scan_streams_the_tokens_and_collects_the_comments(fparser):
+    text = 'purchase earns 5 points  # five\n# own line\nsignup earns 1 point\n'
+    comments: list = []
+    stream = fparser.fast_lexer.scan(text, comments)
+    assert iter(stream) is stream  # a generator, not a list
+    first = next(stream)
+    assert (first.type, str(first)) == ("NAME", "purchase") and comments == []
+    rest = list(stream)
+    assert [t.type for t in [first, *rest]] == [t.type for t in fparser.fast_lexer.tokenize(text)[0]]
+    assert [(c.line, c.text, c.own_line) for c in comments] == [(1, "# five", False), (2, "# own line", True)]
+
+
+def test_strings_with_and_without_escapes():
+    from rewardlang.parser import unquote
+
+    assert unquote('"plain"') == "plain"
+    assert unquote(r'"say \"hi\""') == 'say "hi"'
+    assert unquote(r'"back\\slash"') == "back\\slash"
+
+
+def test_make_span_is_a_span():
+    import attrs
+
+    from rewardlang.spans import Span, make_span
+
+    made = make_span("f.reward", 1, 2, 3, 4)
+    assert made == Span("f.reward", 1, 2, 3, 4) and hash(made) == hash(Span("f.reward", 1, 2, 3, 4))
+    assert type(made) is Span and str(made) == "f.reward:1:2"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.line = 5  # type: ignore[misc]
 
 
 def test_environment_cache_dir_is_not_the_package(fparser):

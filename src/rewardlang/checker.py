@@ -447,9 +447,10 @@ class Checker:
     def _rule(self, rule: ast.Rule) -> None:
         event = self._trigger(rule.trigger)
         self._effect(rule.effect, rule.trigger, event)
-        for mod in rule.modifiers:
-            self._modifier(mod, rule)
-        self._weekday_window(rule)
+        if rule.modifiers:  # most rules have none: nothing more to look at
+            for mod in rule.modifiers:
+                self._modifier(mod, rule)
+            self._weekday_window(rule)
 
     def _trigger(self, trigger: ast.Trigger) -> str | None:
         if isinstance(trigger, (ast.EventTrigger, ast.FirstTrigger, ast.CountTrigger, ast.FieldSumTrigger)):

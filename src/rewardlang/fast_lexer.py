@@ -29,14 +29,15 @@ instance that uses this lexer is built without a post-lexer.
 Tokens carry ``type``, ``start_pos``, ``line``, ``column`` (1-based), ``end_line``,
 ``end_column`` and ``end_pos`` exactly as Lark's lexers set them. Besides lexing for Lark (pass
 ``lexer=FastLexer`` to ``Lark``), ``FastLexer.tokenize`` returns the tokens and the comments of
-a text; a list of tokens may then be given to ``Lark.parse`` in place of the text, or to
+a text, and ``FastLexer.scan`` yields the tokens one at a time (what the parser uses: a token it
+has consumed is freed); either may be given to ``Lark.parse`` in place of the text, or to
 ``FastParse``, Lark's LALR loop over the same tables and callbacks in one flat loop.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from lark import Token
@@ -268,7 +269,7 @@ class FastLexer(Lexer):
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
         text = lexer_state.text
-        if isinstance(text, (list, tuple)):  # already lexed by tokenize()
+        if not isinstance(text, (str, TextSlice)):  # already lexed: tokenize() or scan()
             return iter(text)
         if isinstance(text, TextSlice):
             tokens, _ = self.tokenize(text.text, text.start, text.end)
@@ -286,6 +287,16 @@ class FastLexer(Lexer):
 
         Raises ``UnexpectedCharacters`` at the first character that no terminal matches.
         """
+        comments: list[LexedComment] = []
+        return list(self.scan(text, comments, start, end)), comments
+
+    def scan(
+        self, text: str, comments: list[LexedComment], start: int = 0, end: int | None = None
+    ) -> Iterator[Token]:
+        """``tokenize`` one token at a time, the comments appended to ``comments`` as they are
+        met: the parser consumes the tokens as they come, and a token it has consumed is freed
+        (a 100,000-rule file is 1.4 million tokens; held in a list, they are hundreds of MB).
+        """
         if end is None:
             end = len(text)
         if start > 0:
@@ -294,9 +305,6 @@ class FastLexer(Lexer):
         else:
             line, line_start = 1, 0
 
-        tokens: list[Token] = []
-        comments: list[LexedComment] = []
-        append = tokens.append
         new_token = Token._future_new  # Token(...) without its keyword-argument shim
         str_new = str.__new__
         renames = self.renames
@@ -306,6 +314,7 @@ class FastLexer(Lexer):
         continuation = CONTINUATION_TERMINAL
         error = _ERROR_GROUP
         end_of_text = _END_GROUP
+        tok: Token | None = None  # the last token, for an error's history
 
         for m in self.regex.finditer(text, start, end):
             kind: str = m.lastgroup  # type: ignore[assignment]
@@ -323,8 +332,9 @@ class FastLexer(Lexer):
                     if kind == continuation and breaks == 1 and value[-1] in " \t":
                         continue  # the next line continues this statement
                     if kind not in ignore:
-                        append(new_token(kind, value, pos, first_line, column,
-                                         line, stop - line_start + 1, stop))
+                        tok = new_token(kind, value, pos, first_line, column,
+                                        line, stop - line_start + 1, stop)
+                        yield tok
                     continue
                 if kind in ignore:
                     if kind in comment_types:
@@ -338,7 +348,7 @@ class FastLexer(Lexer):
                 raise UnexpectedCharacters(
                     text, pos, line, pos - line_start + 1,
                     allowed={t.name for t in self.terminals} - ignore,
-                    token_history=tokens[-1:] or None,
+                    token_history=[tok] if tok is not None else None,
                     terminals_by_name=self.terminals_by_name,
                 )
             # Token(kind, value, pos, line, column, line, end column, stop), by hand: the hot spot
@@ -350,8 +360,7 @@ class FastLexer(Lexer):
             tok.column = column = pos - line_start + 1
             tok.end_column = column + stop - pos
             tok.end_pos = stop
-            append(tok)
-        return tokens, comments
+            yield tok
 
 
 # ---------------------------------------------------------------------------- the parser loop
@@ -361,6 +370,24 @@ class _Reduce(tuple):  # type: ignore[type-arg]
     """A reduce action of the flattened table: (length of the rule, its callback, its origin)."""
 
     __slots__ = ()
+
+
+class _Unit(tuple):  # type: ignore[type-arg]
+    """A reduce action of one symbol whose callback returns that symbol's value unchanged:
+    (its origin,). A third of all reductions (``verb: "earns" | "gives"``, a ``?`` rule with one
+    child); the loop only replaces the state, and calls nothing."""
+
+    __slots__ = ()
+
+
+def _returns_only_child(callback: Any) -> bool:
+    """Whether a rule's callback, given one child, returns it: Lark's ``ExpandSingleChild`` (a
+    ``?`` rule), or a transformer method marked ``returns_only_child``."""
+    from lark.parse_tree_builder import ExpandSingleChild
+
+    if isinstance(callback, ExpandSingleChild):
+        return True
+    return getattr(getattr(callback, "__func__", callback), "returns_only_child", False) is True
 
 
 class FastParse:
@@ -390,28 +417,29 @@ class FastParse:
         self.end_state = table.end_states[start]
         #: callbacks of terminals (Lark applies them when a token is shifted); none, usually
         self.token_callbacks = {k: v for k, v in callbacks.items() if isinstance(k, str)}
-        rows: dict[Any, dict[str, Any]] = {}
+        # one dict per state; a shift or a goto holds the next state's dict itself (not its
+        # number), so the loop follows it without a lookup
+        rows: dict[Any, dict[str, Any]] = {state: {} for state in table.states}
         for state, row in table.states.items():
-            flat: dict[str, Any] = {}
+            flat = rows[state]
             for symbol, (action, arg) in row.items():
                 if action is Shift:
-                    if isinstance(arg, _Reduce):  # pragma: no cover - a state is never one
-                        raise TypeError("unexpected parser state")
-                    flat[symbol] = arg
+                    flat[symbol] = rows[arg]
+                elif len(arg.expansion) == 1 and _returns_only_child(callbacks[arg]):
+                    flat[symbol] = _Unit((arg.origin.name,))
                 else:
                     flat[symbol] = _Reduce((len(arg.expansion), callbacks[arg], arg.origin.name))
-            rows[state] = flat
-        self.rows = rows
+        self.start_row = rows[self.start_state]
+        self.end_row = rows[self.end_state]
         self.terminals_by_name = getattr(lark, "_terminals_dict", None)
 
-    def __call__(self, tokens: list[Token]) -> Any:
-        rows = self.rows
+    def __call__(self, tokens: Iterable[Token]) -> Any:
         token_callbacks = self.token_callbacks
-        states = [self.start_state]
+        row = self.start_row
+        states = [row]  # the stack of states, as their rows
         values: list[Any] = []
         push_state = states.append
         push_value = values.append
-        row = rows[self.start_state]
         token: Token | None = None
         for token in tokens:
             kind = token.type
@@ -420,11 +448,18 @@ class FastParse:
                     act = row[kind]
                 except KeyError:
                     raise self._unexpected(token, row) from None
-                if act.__class__ is not _Reduce:  # shift, and on to the next token
+                cls = act.__class__
+                if cls is dict:  # shift, and on to the next token
                     push_state(act)
-                    push_value(token_callbacks[kind](token) if kind in token_callbacks else token)
-                    row = rows[act]
+                    push_value(token_callbacks[kind](token) if token_callbacks and kind in token_callbacks
+                               else token)
+                    row = act
                     break
+                if cls is _Unit:  # the value stays; only the state changes
+                    del states[-1]
+                    row = states[-1][act[0]]
+                    push_state(row)
+                    continue
                 size, callback, origin = act
                 if size:
                     children = values[-size:]
@@ -433,17 +468,23 @@ class FastParse:
                 else:
                     children = []
                 push_value(callback(children))
-                target = rows[states[-1]][origin]
-                push_state(target)
-                row = rows[target]
+                row = states[-1][origin]
+                push_state(row)
 
         end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        end_state = self.end_state
+        end_row = self.end_row
         while True:
             try:
                 act = row["$END"]
             except KeyError:
                 raise self._unexpected(end, row) from None
+            if act.__class__ is _Unit:
+                del states[-1]
+                row = states[-1][act[0]]
+                push_state(row)
+                if row is end_row:
+                    return values[-1]
+                continue
             if act.__class__ is not _Reduce:  # pragma: no cover - no table shifts the end
                 raise self._unexpected(end, row)
             size, callback, origin = act
@@ -454,10 +495,9 @@ class FastParse:
             else:
                 children = []
             push_value(callback(children))
-            target = rows[states[-1]][origin]
-            push_state(target)
-            row = rows[target]
-            if target == end_state:
+            row = states[-1][origin]
+            push_state(row)
+            if row is end_row:
                 return values[-1]
 
     def _unexpected(self, token: Token, row: dict[str, Any]) -> Exception:

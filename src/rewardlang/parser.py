@@ -31,8 +31,9 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 from lark.lexer import PatternStr
 
-from rewardlang import ast
+from rewardlang import ast, collector
 from rewardlang.diagnostics import Diagnostic, warning
+from rewardlang.spans import make_span
 
 GRAMMAR_NAME = "rewardlang.lark"
 
@@ -157,7 +158,8 @@ _ESCAPE = re.compile(r"\\([\"\\])")
 
 
 def unquote(token: str) -> str:
-    return _ESCAPE.sub(r"\1", token[1:-1])
+    inner = token[1:-1]
+    return _ESCAPE.sub(r"\1", inner) if "\\" in inner else inner  # most strings have no escape
 
 
 def _decimal(token: str) -> Decimal:
@@ -230,11 +232,11 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         end = _end_of(children, self.line_offset)
         if start is None or end is None:
             return ast.NO_SPAN
-        return ast.Span(self.filename, start[0], start[1], end[0], end[1])
+        return make_span(self.filename, start[0], start[1], end[0], end[1])
 
     def _tok_span(self, tok: Token) -> ast.Span:
         off = self.line_offset
-        return ast.Span(
+        return make_span(
             self.filename,
             tok.line + off,  # type: ignore[operator]
             tok.column,  # type: ignore[arg-type]
@@ -266,6 +268,8 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     # -- words whose choice matters: passed up as the token itself (it keeps its position)
     def _token(self, c):
         return c[0]
+
+    _token.returns_only_child = True  # type: ignore[attr-defined]  # FastParse skips the call
 
     rounding_mode = verb = point_word = voucher_word = weekday = period = unit = _token
     compare_op = scalar_type_word = scalar_type = _token
@@ -703,21 +707,18 @@ class Parser:
 
         The cyclic garbage collector is paused while the tree is built (the parse makes many
         small objects and no garbage cycles; the collector's passes over them cost a third of
-        the time) and restored afterwards.
+        the time) and restored afterwards, the tree promoted to its oldest generation
+        (``collector.paused``).
         """
-        import gc
-
         source = text
         if source.startswith("\ufeff"):
             source = source[1:]
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector.paused(promote=True):
             if fast:
                 self.builder.filename, self.builder.line_offset = filename, 0
                 try:
-                    tokens, lexed = self.fast_lexer.tokenize(source + "\n")
-                    statements = self._fast_parse(tokens)
+                    lexed: list = []  # the comments, as scan() meets them
+                    statements = self._fast_parse(self.fast_lexer.scan(source + "\n", lexed))
                 except Exception:  # noqa: BLE001 - any failure: the careful path decides
                     pass
                 else:
@@ -732,9 +733,6 @@ class Parser:
             except UnexpectedInput:
                 return self._parse_by_statement(source, filename, comments)
             return ParsedFile(ast.Ruleset(tuple(statements), filename), source, comments, ())
-        finally:
-            if gc_was_enabled:
-                gc.enable()
 
     def _parse_by_statement(self, source: str, filename: str, comments: tuple[Comment, ...]) -> ParsedFile:
         from rewardlang.syntax_errors import describe  # the error path only

@@ -25,7 +25,10 @@ pipeline, and why it looks like this:
    each customer's lines are applied under both programmes, in the same process, and validated
    once when the two programmes validate alike (``validation_key``: the same events, customer
    fields, rewards and currency — the usual comparison, of two versions of the rules).
-   Both steps run with the cyclic garbage collector paused (``_collector_paused``).
+   Both steps run with the cyclic garbage collector paused (``collector.paused``): a task makes
+   hundreds of thousands of objects that live until it ends; one collection of generation 0 at
+   its end frees the cycles it left (a caught exception holding the frames and the bucket's
+   lines), so memory stays that of one task.
 3. **Merge**: the sums of the buckets are added up and the per-customer figures sorted. Integers
    and exact decimals add up the same in any order, and the buckets depend on the input only, so
    the figures do not depend on the number of processes (tests hold 1 and 2 equal).
@@ -38,9 +41,7 @@ starting a worker costs more than it saves.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import datetime as dt
-import gc
 import io
 import json
 import multiprocessing
@@ -56,6 +57,7 @@ from typing import IO, Any, BinaryIO, TypeVar
 
 import attrs
 
+from rewardlang import collector
 from rewardlang.engine import Line, line_of
 from rewardlang.inputs import InputError, InputLine, format_of, open_events
 from rewardlang.localtime import format_instant, parse_instant
@@ -198,7 +200,7 @@ def validation_key(program: Program) -> tuple[Any, ...]:
 def _stage(chunk: _Chunk) -> _Staged:
     """Read a chunk and append each line to its customer's bucket, as
     ``index<TAB>json`` records (``rewardlang.simulate`` says why)."""
-    with _collector_paused():
+    with collector.paused(collect_young=True):
         return _stage_chunk(chunk)
 
 
@@ -302,8 +304,8 @@ def _chunk_lines(chunk: _Chunk) -> Iterator[InputLine]:
 
 def _apply(bucket: _Bucket) -> _Applied:
     """Validate, group by customer, apply under each programme, and tally (with the cyclic garbage
-    collector paused: see ``_collector_paused``)."""
-    with _collector_paused():
+    collector paused: see ``collector.paused``)."""
+    with collector.paused(collect_young=True):
         return _apply_bucket(bucket)
 
 
@@ -349,25 +351,6 @@ def _apply_bucket(bucket: _Bucket) -> _Applied:
     return _Applied(tuple(tallies), tuple(records), len(customers))
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a task builds its many objects, then one collection
-    of what the task left (generation 0: everything made while it was off).
-
-    A task makes hundreds of thousands of objects that live until it ends (a bucket's lines and
-    events); with the collector on, its passes walk them again and again, which cost 5-10 % of a
-    simulation's CPU time (measured on 100,000 events). What reference counting does not free —
-    cycles the engine makes, such as a caught exception kept in a local variable, whose traceback
-    holds the frames of the task and with them the bucket's lines — is freed by the collection at
-    the end, so memory stays that of one task."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.collect(0)
 
 
 # ---------------------------------------------------------------------------- the whole run

@@ -113,3 +113,19 @@ def test_the_memo_is_bounded():
     for i in range(70_000):
         fast.add(t + dt.timedelta(seconds=i), 1, "day")
     assert len(fast._memo) <= 1 << 16
+
+
+def test_add_and_subtract_take_the_fast_path_away_from_transitions(monkeypatch):
+    """Speed is a feature here: away from a clock change neither add nor subtract may call the
+    exact path (3e9fa23 lost ZoneCalendar.subtract, and every window start went exact)."""
+    tz = localtime.zone("Europe/Stockholm")
+    t = dt.datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    expected = {(n, unit): localtime.add(t, n, unit, tz) for n in (3, -3) for unit in ("day", "week", "month", "year")}
+    calls = []
+    exact_add = localtime.add
+    monkeypatch.setattr(localtime, "add", lambda *a: calls.append(a) or exact_add(*a))
+    fast = ZoneCalendar(tz)
+    for unit in ("day", "week", "month", "year"):
+        assert fast.add(t, 3, unit) == expected[(3, unit)]
+        assert fast.subtract(t, 3, unit) == expected[(-3, unit)]
+    assert calls == []

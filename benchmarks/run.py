@@ -190,8 +190,31 @@ def cell(value: Any, fmt: str) -> str:
     return format(value, fmt)
 
 
+@dataclass
+class Output:
+    """How tables are printed: aligned text for a terminal, or Markdown (``--markdown``) to
+    paste into docs/performance.md as it stands."""
+
+    markdown: bool = False
+
+
+OUTPUT = Output()
+
+
 def print_table(title: str, columns: list[Column], rows: list[dict[str, Any]], notes: Iterable[str] = ()) -> None:
     cells = [[c.header for c in columns]] + [[cell(r.get(c.key), c.fmt) for c in columns] for r in rows]
+    if OUTPUT.markdown:
+        print(f"\n**{title}**\n")
+        for k, line in enumerate(cells):
+            print("| " + " | ".join(v.replace("|", "\\|") for v in line) + " |")
+            if k == 0:
+                print("|" + "---|" * len(columns))
+        if notes:
+            print()
+        for note in notes:
+            print(f"- {note}")
+        sys.stdout.flush()
+        return
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     print(f"\n## {title}")
     for k, line in enumerate(cells):
@@ -682,10 +705,12 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="seconds: the smallest sizes (what the tests run)")
     ap.add_argument("--only", default="", help=f"comma-separated sections, of: {', '.join(SECTIONS)}")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown (for docs/performance.md)")
     ap.add_argument("--json", type=Path, default=RESULTS, help="where to write the results (default: %(default)s)")
     ap.add_argument("--work", type=Path, default=workloads.WORK,
                     help="generated event files, kept between runs (default: %(default)s)")
     args = ap.parse_args(argv)
+    OUTPUT.markdown = args.markdown
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     sizes = MODES[mode]
     chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(SECTIONS)
@@ -725,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         section["section_seconds"] = time.perf_counter() - t0
         results["sections"][name] = section
         show(section)
-        print(f"  ({section['section_seconds']:.0f} s)")
+        print(f"\n_{section['section_seconds']:.0f} s_" if OUTPUT.markdown else f"  ({section['section_seconds']:.0f} s)")
     results["goals"] = goals(results["sections"])
     print_goals(results["goals"])
     if load:

@@ -111,6 +111,19 @@ def test_smoke_goals(smoke: tuple[dict, str]) -> None:
     assert check["met"] is None  # smoke mode stops at 1,000 rules: said, not guessed
 
 
+def test_markdown_tables_for_the_docs(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--smoke", "--markdown", "--only", "check",
+                           "--json", str(tmp_path / "r.json"), "--work", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert "**check: parse + check of generated rulesets (rewardlang.check_text, in this process, grammar built)**" in lines
+    header = lines.index("| rules | lines | CPU s | µs/rule | rules/s | × µs/rule of the first |")
+    assert lines[header + 1] == "|---|---|---|---|---|---|"
+    assert lines[header + 2].startswith("| 10 | 50 | ")
+    assert "**Goals (issue 7)**" in lines and any(line.startswith("_") and line.endswith(" s_") for line in lines)
+
+
 def test_chunked_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sections' paths for streams above one chunk (10⁷ events, 10⁶ customers), on a tiny chunk."""
     suite = _suite()

@@ -21,33 +21,31 @@ Why it is built this way (issue 8):
   and double columns are refused (a double cannot hold 0.10 exactly).
 - **Lazy pyspark.** ``import rewardlang`` never imports pyspark; a missing pyspark or Java is a
   ``SparkUnavailable`` with the command that fixes it.
+- **Shared with Dask.** What runs on the executors — staging lines by customer, the kernel over a
+  bucket — is ``rewardlang.buckets``, and the driver's files, path checks and summary are
+  ``rewardlang.drivers``: ``rewardlang.dask_engine`` calls the same code, so the two engines
+  cannot drift apart. What is here is Spark's: sessions, the frames, the shuffle, Parquet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
-import json
 import os
 import pickle
 import shutil
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from rewardlang.effects import canonical
-from rewardlang.engine import apply_customer, line_of
-from rewardlang.events import Validator
-from rewardlang.inputs import InputError, InputLine, open_events
-from rewardlang.kernel import Kernel
-from rewardlang.localtime import format_instant, parse_instant
+from rewardlang.buckets import (STAGED, RunInputError, Staged, apply_bucket, rejected_line, total_counts,
+                                until_text, worker)
+from rewardlang.drivers import check_outputs, expand, is_jsonl, is_sqlite, is_url, write_lines
+from rewardlang.drivers import summary  # noqa: F401 - rs.summary(counts), for the API's users
+from rewardlang.drivers import command as run_command
+from rewardlang.inputs import InputError, open_events
 from rewardlang.program import Program
-from rewardlang.runner import dump_value, load_value
-from rewardlang.state import CustomerState
 
 if TYPE_CHECKING:  # pyspark is an optional extra: imported only where it is used
     import pandas as pd
@@ -57,21 +55,12 @@ if TYPE_CHECKING:  # pyspark is an optional extra: imported only where it is use
 DEFAULT_BUCKETS = 2048
 INSTALL = "pip install 'rewardlang[spark]'"
 
-# Lines as the executors read them: the customer (None when the line is rejected before it has
-# one), where it stands in the input, its text (for the rejected file) and, for a CSV row, the
-# JSON of its cells (``payload``; a JSON line's payload is its text). ``line_number`` 0 and
-# ``file`` None mean "not known" (a DataFrame row).
+# buckets.STAGED and buckets.OUT as Spark types: lines as the executors stage them, and what the
+# kernel stage gives back, one frame for all of it (a grouped map returns one frame).
 STAGED_SCHEMA = ("customer string, file_no int, file string, line_number long, text string, payload string, "
                  "problem string, code string")
-_STAGED = ("customer", "file_no", "file", "line_number", "text", "payload", "problem", "code")
-
-# What the kernel stage gives back, one frame for all of it (a grouped map returns one frame):
-# ``record`` is effect (``text``: the ledger line, ``n``: its place in the customer's ledger),
-# state (``text``: the state's JSON), rejected (``text``: the line, with reason and code) or counts
-# (``text``: the bucket's figures as JSON).
 OUT_SCHEMA = ("record string, customer string, n long, text string, file_no int, file string, line_number long, "
               "reason string, code string")
-_OUT = ("record", "customer", "n", "text", "file_no", "file", "line_number", "reason", "code")
 STATE_SCHEMA = "customer string, state string"
 
 ARROW_BATCH = 10_000  # staged lines per Arrow batch
@@ -82,8 +71,9 @@ class SparkUnavailable(Exception):
     """PySpark or Java is missing; the message says how to get them."""
 
 
-class SparkInputError(Exception):
-    """An input of a Spark run cannot be used (a missing file, a bad DataFrame); one line."""
+class SparkInputError(RunInputError):
+    """An input of a Spark run cannot be used (a missing file, a bad DataFrame); one line. The
+    checks shared with the Dask engine (``rewardlang.drivers``) raise the base class."""
 
 
 # ================================================================================ sessions
@@ -198,24 +188,14 @@ class SparkRun:
         """The rejected file's lines, sorted by file and line number as the embedded run sorts them."""
         ordered = self.rejected.coalesce(1).sortWithinPartitions("file", "line_number", "file_no", "line")
         for file, number, line, reason in ordered.select("file", "line_number", "line", "reason").toLocalIterator():
-            yield json.dumps({"file": file, "line_number": number, "line": line, "reason": reason},
-                             ensure_ascii=False)
+            yield rejected_line(file, number, line, reason)
 
     def counts(self) -> dict[str, Any]:
         """The run's figures, as the embedded run counts them: read, applied, duplicates, rejected
         (with ``rejected_by`` code) and customers (those that had lines)."""
-        total: Counter[str] = Counter()
-        by_code: Counter[str] = Counter()
-        for (text,) in self.out.where("record = 'counts'").select("text").collect():
-            figures = json.loads(text)
-            by_code.update(figures.pop("rejected_by"))
-            total.update(figures)
-        for code, n in self.out.where("record = 'rejected' AND customer IS NULL").groupBy("code").count().collect():
-            by_code[code] += n
-            total["rejected"] += n
-        applied, duplicates, rejected = total["applied"], total["duplicates"], total["rejected"]
-        return {"read": applied + duplicates + rejected, "applied": applied, "duplicates": duplicates,
-                "rejected": rejected, "rejected_by": dict(sorted(by_code.items())), "customers": total["customers"]}
+        groups = (text for (text,) in self.out.where("record = 'counts'").select("text").collect())
+        early = self.out.where("record = 'rejected' AND customer IS NULL").groupBy("code").count().collect()
+        return total_counts(groups, ((code, n) for code, n in early))
 
     def release(self) -> None:
         self.out.unpersist()
@@ -257,7 +237,7 @@ def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataF
 
     if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1:
         raise ValueError(f"buckets must be a whole number of at least 1, not {buckets!r}")
-    until_text = _until_text(until)
+    until_at = until_text(until)
     blob = pickle.dumps(program)
     staged = events if _is_staged(events) else stage_frame(events, program)
     bucket = F.pmod(F.xxhash64("customer"), F.lit(buckets))
@@ -268,11 +248,11 @@ def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataF
              .withColumn("bucket", bucket)
              .repartition(_partitions(spark, buckets), "bucket"))
     if state is None:
-        applied = lines.groupBy("bucket").applyInPandas(_lines_only(blob, until_text), OUT_SCHEMA)
+        applied = lines.groupBy("bucket").applyInPandas(_lines_only(blob, until_at), OUT_SCHEMA)
     else:
         prior = state.select("customer", "state").withColumn("bucket", bucket)
         applied = (lines.groupBy("bucket").cogroup(prior.groupBy("bucket"))
-                   .applyInPandas(_with_state(blob, until_text), OUT_SCHEMA))
+                   .applyInPandas(_with_state(blob, until_at), OUT_SCHEMA))
     early = staged.where(F.col("customer").isNull()).select(
         F.lit("rejected").alias("record"), F.lit(None).cast("string").alias("customer"),
         F.lit(0).cast("long").alias("n"), "text", "file_no", "file", "line_number",
@@ -288,17 +268,8 @@ def apply(spark: SparkSession, program: Program, events: DataFrame, state: DataF
     )
 
 
-def _until_text(until: dt.datetime | str | None) -> str | None:
-    if until is None:
-        return None
-    instant = parse_instant(until) if isinstance(until, str) else until
-    if instant is None or instant.tzinfo is None:
-        raise ValueError(f"until is not a time with an offset: {until!r}")
-    return format_instant(instant)
-
-
 def _is_staged(frame: DataFrame) -> bool:
-    return tuple(frame.columns) == _STAGED
+    return tuple(frame.columns) == STAGED
 
 
 # ================================================================================ reading
@@ -363,52 +334,12 @@ def read_events(spark: SparkSession, program: Program, paths: Sequence[str], *, 
     return staged
 
 
-def expand(paths: Sequence[str]) -> list[str]:
-    """Files, and the files under directories (recursively, sorted, without hidden and ``_``
-    files such as Spark's ``_SUCCESS``), in the order given; a file named twice (or a file and
-    its directory) is read once, as ``run`` reads it. A URL (``s3a://…``, ``hdfs://…``) is kept as
-    it is, for Spark to read."""
-    out: list[str] = []
-    seen: set[str] = set()
-
-    def add(name: str) -> None:
-        key = name if is_url(name) else os.path.normcase(os.path.realpath(name))
-        if key not in seen:
-            seen.add(key)
-            out.append(name)
-
-    for path in paths:
-        if path == "-":
-            raise SparkInputError("- (standard input): the Spark engine reads files and directories, not standard "
-                                  "input; write the events to a file and name it")
-        if is_url(path):
-            add(path)
-        elif os.path.isdir(path):
-            found = []
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-                found.extend(os.path.join(root, n) for n in names if not n.startswith((".", "_")))
-            for name in sorted(found):
-                add(name)
-        elif not os.path.exists(path):
-            raise SparkInputError(f"{path}: no such file or directory: check the path")
-        else:
-            add(path)
-    return out
-
-
 def _readable(files: Sequence[str], input_format: str | None) -> None:
     for name in files:
         if is_url(name) and _format(name, input_format) != "parquet":
             raise SparkInputError(f"{name}: JSON Lines and CSV are read by rewardlang's own reader, from a local or "
                                   "shared file system; for a URL, give Parquet (--format parquet), or read the "
                                   "lines with Spark and call rewardlang.spark.apply (docs/scale.md)")
-
-
-def is_url(path: str) -> bool:
-    """``scheme://…`` (not a Windows drive): a path only Spark can read."""
-    head, sep, _ = path.partition("://")
-    return bool(sep) and len(head) > 1 and head.replace("+", "").replace("-", "").replace(".", "").isalnum()
 
 
 def _format(name: str, given: str | None) -> str:
@@ -419,115 +350,44 @@ def _format(name: str, given: str | None) -> str:
 
 # ---------------------------------------------------------------------------- on the executors
 
-_WORKERS: dict[str, tuple[Kernel, Validator]] = {}
+def _arrow(columns: dict[str, list[Any]]) -> pa.RecordBatch:
+    """Staged columns (``buckets.Staged.take``) as an Arrow batch of ``STAGED_SCHEMA``."""
+    import pyarrow as pa
 
-
-def _worker(blob: bytes) -> tuple[Kernel, Validator]:
-    """The kernel and validator of a programme, built once per Python worker process."""
-    key = hashlib.sha256(blob).hexdigest()
-    found = _WORKERS.get(key)
-    if found is None:
-        from rewardlang.compiler import compile_program
-
-        program = pickle.loads(blob)  # noqa: S301 - our own bytes, made by the driver
-        found = _WORKERS[key] = (Kernel(compile_program(program)), Validator(program))
-    return found
-
-
-class _Staged:
-    """Columns of staged lines, flushed as Arrow batches."""
-
-    def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in _STAGED}
-
-    def __len__(self) -> int:
-        return len(self.columns["text"])
-
-    def add(self, validator: Validator, file_no: int, file: str | None, number: int, line: InputLine) -> None:
-        c = self.columns
-        customer = problem = code = payload = None
-        if line.value is None:
-            problem, code = line.problem or "unreadable", line.code or "unreadable"
-        else:
-            # where the line goes (validated in full on the executor that applies it)
-            customer = validator.customer_of(line.value)
-            if customer is None:
-                item = validator.validate(line.value)
-                customer = item.customer
-            if customer is None:
-                problem, code = item.reason, item.code  # type: ignore[union-attr]
-            elif line.fmt != "jsonl":
-                payload = dump_value(line.value)
-        c["customer"].append(customer)
-        c["file_no"].append(file_no)
-        c["file"].append(file)
-        c["line_number"].append(number)
-        c["text"].append(line.text)
-        c["payload"].append(payload)
-        c["problem"].append(problem)
-        c["code"].append(code)
-
-    def batch(self) -> pa.RecordBatch:
-        import pyarrow as pa
-
-        schema = pa.schema([("customer", pa.string()), ("file_no", pa.int32()), ("file", pa.string()),
-                            ("line_number", pa.int64()), ("text", pa.string()), ("payload", pa.string()),
-                            ("problem", pa.string()), ("code", pa.string())])  # STAGED_SCHEMA
-        batch = pa.RecordBatch.from_pydict(self.columns, schema=schema)
-        for values in self.columns.values():
-            values.clear()
-        return batch
+    schema = pa.schema([("customer", pa.string()), ("file_no", pa.int32()), ("file", pa.string()),
+                        ("line_number", pa.int64()), ("text", pa.string()), ("payload", pa.string()),
+                        ("problem", pa.string()), ("code", pa.string())])  # STAGED_SCHEMA
+    return pa.RecordBatch.from_pydict(columns, schema=schema)
 
 
 def _read_files(blob: bytes, delimiter: str, fmt: str | None) -> Callable[[Iterator[pa.RecordBatch]],
                                                                        Iterator[pa.RecordBatch]]:
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        validator = _worker(blob)[1]
-        staged = _Staged()
+        validator = worker(blob)[1]
+        staged = Staged()
         for batch in batches:
             for file_no, path in zip(batch.column("file_no").to_pylist(), batch.column("path").to_pylist()):
-                for line in open_events(path, csv_delimiter=delimiter, fmt=None if fmt == "text" else fmt):
-                    staged.add(validator, file_no, line.file, line.line_number, line)
-                    if len(staged) >= ARROW_BATCH:
-                        yield staged.batch()
+                for columns in staged.read(validator, file_no, path, csv_delimiter=delimiter,
+                                           fmt=None if fmt == "text" else fmt, every=ARROW_BATCH):
+                    yield _arrow(columns)
         if len(staged):
-            yield staged.batch()
+            yield _arrow(staged.take())
     return read
 
 
 def _stage_texts(blob: bytes) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """Rows of JSON text read as JSON Lines lines are: a batch of rows is one in-memory JSON
-    Lines stream (after one blank line, so that no row is taken for the start of a file and
-    loses a byte order mark), and row k is its physical line k + 2."""
+    """Rows of JSON text read as JSON Lines lines are (``buckets.Staged.add_texts``), a batch of
+    rows at a time."""
     def stage(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        validator = _worker(blob)[1]
-        staged = _Staged()
+        validator = worker(blob)[1]
+        staged = Staged()
         for batch in batches:
-            texts = batch.column("text").to_pylist()
-            files = batch.column("file").to_pylist()
-            numbers = batch.column("line_number").to_pylist()
-            chunk = io.BytesIO()
-            chunk.write(b"\n")
-            broken: dict[int, str] = {}
-            for k, text in enumerate(texts):
-                if text is None or "\n" in text or "\r" in text:
-                    broken[k] = "" if text is None else text
-                    chunk.write(b"\n")
-                else:
-                    chunk.write(text.encode("utf-8", "surrogatepass") + b"\n")
-            chunk.seek(0)
-            for line in open_events("-", fmt="jsonl", stdin=chunk):
-                k = line.line_number - 2
-                staged.add(validator, 0, files[k], numbers[k], line)
-            for k, text in broken.items():
-                why = ("the event is null: give the JSON text of one event" if texts[k] is None else
-                       "the event's text holds a line break: give each event as one line of JSON")
-                staged.add(validator, 0, files[k], numbers[k],
-                           InputLine(files[k] or "", numbers[k], text, None, why, "jsonl", "not_json"))
+            staged.add_texts(validator, batch.column("text").to_pylist(), batch.column("file").to_pylist(),
+                             batch.column("line_number").to_pylist())
             if len(staged) >= ARROW_BATCH:
-                yield staged.batch()
+                yield _arrow(staged.take())
         if len(staged):
-            yield staged.batch()
+            yield _arrow(staged.take())
     return stage
 
 
@@ -535,75 +395,15 @@ def _stage_texts(blob: bytes) -> Callable[[Iterator[pa.RecordBatch]], Iterator[p
 
 def _lines_only(blob: bytes, until: str | None) -> Callable[[Any, pd.DataFrame], pd.DataFrame]:
     def run(key: Any, lines: pd.DataFrame) -> pd.DataFrame:
-        return _bucket(blob, until, lines, {})
+        return apply_bucket(blob, until, lines, {})
     return run
 
 
 def _with_state(blob: bytes, until: str | None) -> Callable[[Any, pd.DataFrame, pd.DataFrame], pd.DataFrame]:
     def run(key: Any, lines: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
         saved = {} if states.empty else dict(zip(states["customer"], states["state"]))
-        return _bucket(blob, until, lines, saved)
+        return apply_bucket(blob, until, lines, saved)
     return run
-
-
-def _bucket(blob: bytes, until_text: str | None, lines: pd.DataFrame, stored: dict[str, str]) -> pd.DataFrame:
-    """One bucket: each customer's lines, sorted by their place in the input (Spark's order is
-    no order), with its stored state, through ``apply_customer``; then ``until``."""
-    import pandas as pd
-
-    kernel, validator = _worker(blob)
-    until = parse_instant(until_text) if until_text is not None else None
-    per: dict[str, list[tuple[Any, ...]]] = {}
-    for row in () if lines.empty else zip(lines["customer"], lines["file_no"], lines["line_number"], lines["text"], lines["payload"],
-                   lines["file"]):
-        per.setdefault(row[0], []).append(row[1:])
-    out: dict[str, list[Any]] = {name: [] for name in _OUT}
-    figures: Counter[str] = Counter()
-    rejected_by: Counter[str] = Counter()
-
-    def emit(record: str, customer: str | None, n: int, text: str, file_no: int = 0, file: str | None = None,
-             line_number: int = 0, reason: str | None = None, code: str | None = None) -> None:
-        for name, value in zip(_OUT, (record, customer, n, text, file_no, file, line_number, reason, code)):
-            out[name].append(value)
-
-    for customer in sorted(per.keys() | stored.keys()):
-        saved = stored.get(customer)
-        rows = per.get(customer)
-        if rows is None and until is None:
-            emit("state", customer, 0, saved)  # type: ignore[arg-type]  # untouched: kept as it was
-            continue
-        state = CustomerState(customer) if saved is None else CustomerState.from_dict(json.loads(saved))
-        touched = saved is not None
-        effects = []
-        if rows:
-            figures["customers"] += 1
-            rows.sort(key=lambda r: (int(r[0]), int(r[1]), r[2]))
-            found = []
-            for index, (_, _, text, payload, _) in enumerate(rows):
-                value = load_value(text if payload is None else payload)
-                found.append(line_of(index, validator.validate(value), value))
-            result = apply_customer(kernel, state, found)
-            touched = touched or result.touched
-            effects.extend(result.effects)
-            for outcome in result.outcomes:
-                if outcome.status == "applied":
-                    figures["applied"] += 1
-                elif outcome.status == "duplicate":
-                    figures["duplicates"] += 1
-                else:
-                    figures["rejected"] += 1
-                    code = outcome.code or "rejected"
-                    rejected_by[code] += 1
-                    file_no, number, text, _, file = rows[outcome.index]
-                    emit("rejected", customer, 0, text, int(file_no), file, int(number), outcome.reason or code, code)
-        if until is not None and touched:
-            effects.extend(kernel.advance(state, until))
-        for n, effect in enumerate(canonical(effects)):
-            emit("effect", customer, n, effect.to_json())
-        if touched:
-            emit("state", customer, 0, json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":")))
-    emit("counts", None, 0, json.dumps({**figures, "rejected_by": dict(rejected_by)}))
-    return pd.DataFrame(out)
 
 
 # ================================================================================ the command
@@ -647,12 +447,12 @@ def run_spark(request: SparkRunRequest, program: Program, *, out: Any = None,
         prior = read_state(spark, request.state) if request.state else None
         result = apply(spark, program, events, prior, buckets=request.buckets, until=request.until)
         try:
-            if request.ledger is None or _is_jsonl(request.ledger):
-                _write_lines(request.ledger, result.ledger_lines(), out or sys.stdout)
+            if request.ledger is None or is_jsonl(request.ledger):
+                write_lines(request.ledger, result.ledger_lines(), out or sys.stdout)
             else:
                 result.ledger.orderBy("customer", "n").write.mode("overwrite").parquet(request.ledger)
             if request.rejected is not None:
-                _write_lines(request.rejected, result.rejected_lines(), None)
+                write_lines(request.rejected, result.rejected_lines(), None)
             if request.new_state is not None:
                 write_state(result.state, request.new_state)
             return result.counts()
@@ -676,46 +476,27 @@ def check_paths(request: SparkRunRequest) -> None:
     _readable(expand(request.inputs), request.input_format)
     if request.state is not None:
         _check_state(request.state)
-    outputs = [("--ledger", request.ledger, request.ledger is not None and not _is_jsonl(request.ledger)),
+    outputs = [("--ledger", request.ledger, request.ledger is not None and not is_jsonl(request.ledger)),
                ("--rejected", request.rejected, False),
-               ("--new-state", request.new_state, request.new_state is not None and not _is_jsonl(request.new_state))]
-    read = [(name, name) for name in request.inputs] + ([("--state", request.state)] if request.state else [])
-    named: dict[str, str] = {}
+               ("--new-state", request.new_state, request.new_state is not None and not is_jsonl(request.new_state))]
     for option, path, parquet in outputs:
         if path is not None and is_url(path) and not parquet:
             raise SparkInputError(f"{option} {path}: a JSON Lines output is written by the driver, to a local or "
                                   "shared file system, not to a URL"
                                   + ("" if option == "--rejected" else "; for a URL, write Parquet (a name not "
                                      "ending in .jsonl)"))
-        if path is None or is_url(path):
-            continue
-        key = os.path.normcase(os.path.realpath(path))
-        if key in named:
-            raise SparkInputError(f"{option} {path}: also given as {named[key]}; name another path")
-        named[key] = option
-        for what, given in read:
-            if given == "-" or is_url(given):
-                continue
-            other = os.path.normcase(os.path.realpath(given))
-            if key == other or key.startswith(other + os.sep) or other.startswith(key + os.sep):
-                thing = "the state read" if what == "--state" else "an input"
-                raise SparkInputError(f"{option} {path}: is (or holds, or is inside) {thing}, {given}; write it "
-                                      "somewhere else")
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise SparkInputError(f"{option} {path}: the directory {parent} does not exist; create it first")
-        if parquet:
-            if os.path.isfile(path):
-                raise SparkInputError(f"{option} {path}: is a file, and this name means a Parquet directory; name a "
-                                      "new directory, or a .jsonl file for JSON Lines")
-            if os.path.isdir(path):
-                others = sorted(n for n in os.listdir(path) if not n.startswith(_SPARK_OUTPUT)
-                                and not n.endswith(".crc"))
-                if others:
-                    raise SparkInputError(f"{option} {path}: a directory that holds other files ({others[0]}...), "
-                                          "which writing a Parquet output here would delete; name a new directory")
-        elif os.path.isdir(path):
-            raise SparkInputError(f"{option} {path}: is a directory; name a file (a .jsonl name is JSON Lines)")
+    local = [(option, path, parquet) for option, path, parquet in outputs if path is not None and not is_url(path)]
+    read = [(name, name) for name in request.inputs] + ([("--state", request.state)] if request.state else [])
+    check_outputs(local, read)
+    for option, path, parquet in local:
+        if parquet and os.path.isfile(path):
+            raise SparkInputError(f"{option} {path}: is a file, and this name means a Parquet directory; name a "
+                                  "new directory, or a .jsonl file for JSON Lines")
+        if parquet and os.path.isdir(path):
+            others = sorted(n for n in os.listdir(path) if not n.startswith(_SPARK_OUTPUT) and not n.endswith(".crc"))
+            if others:
+                raise SparkInputError(f"{option} {path}: a directory that holds other files ({others[0]}...), "
+                                      "which writing a Parquet output here would delete; name a new directory")
 
 
 def _check_state(path: str) -> None:
@@ -723,10 +504,8 @@ def _check_state(path: str) -> None:
         return
     if not os.path.exists(path):
         raise SparkInputError(f"{path}: no such state: check the path, or leave --state out for a first run")
-    if os.path.isfile(path) and not _is_jsonl(path):
-        with open(path, "rb") as stream:
-            head = stream.read(16)
-        if head == b"SQLite format 3\x00":
+    if os.path.isfile(path) and not is_jsonl(path):
+        if is_sqlite(path):
             raise SparkInputError(f"--state {path}: is the SQLite state file of the embedded engine, which the "
                                   "Spark engine does not read; give the state a Spark run wrote (--new-state: a "
                                   "Parquet directory or a .jsonl file)")
@@ -779,7 +558,7 @@ def read_state(spark: SparkSession, path: str) -> DataFrame:
     from pyspark.sql import functions as F
 
     _check_state(path)
-    if _is_jsonl(path):
+    if is_jsonl(path):
         text = spark.read.text(path)
         return text.select(F.get_json_object("value", "$.customer").alias("customer"), F.col("value").alias("state"))
     frame = spark.read.parquet(path)
@@ -793,35 +572,10 @@ def read_state(spark: SparkSession, path: str) -> DataFrame:
 def write_state(state: DataFrame, path: str) -> None:
     """Parquet (a directory) unless the name ends in .jsonl/.json: then one JSON Lines file, a
     customer a line in customer order."""
-    if _is_jsonl(path):
-        _write_lines(path, (row[0] for row in state.orderBy("customer").select("state").toLocalIterator()), None)
+    if is_jsonl(path):
+        write_lines(path, (row[0] for row in state.orderBy("customer").select("state").toLocalIterator()), None)
     else:
         state.write.mode("overwrite").parquet(path)
-
-
-def _is_jsonl(path: str) -> bool:
-    return path.lower().endswith((".jsonl", ".json", ".ndjson"))
-
-
-def _write_lines(path: str | None, lines: Iterable[str], out: Any) -> None:
-    """Lines to ``out`` (path None), or to a file written whole or not at all (temporary, rename)."""
-    if path is None:
-        for line in lines:
-            out.write(line + "\n")
-        out.flush()
-        return
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
-        for line in lines:
-            stream.write(line + "\n")
-    os.replace(temporary, path)
-
-
-def summary(counts: dict[str, Any]) -> str:
-    """The run's figures in one line, for standard error."""
-    by = ", ".join(f"{code} {n}" for code, n in counts["rejected_by"].items())
-    return (f"read {counts['read']} lines: {counts['applied']} applied, {counts['duplicates']} duplicates, "
-            f"{counts['rejected']} rejected{f' ({by})' if by else ''}; {counts['customers']} customers")
 
 
 def command(request: SparkRunRequest, program: Program, *, strict: bool = False,
@@ -829,29 +583,13 @@ def command(request: SparkRunRequest, program: Program, *, strict: bool = False,
     """The command line's side of a Spark run (``rewardlang spark-run``, ``run --engine spark``):
     the ledger to stdout unless a file is named, the summary or a one-line error on stderr, and
     the exit code (0; 1 with ``strict`` when a line was rejected; 2 when the run cannot be done)."""
-    say = say or (lambda message: print(message, file=sys.stderr))
-    out = None
-    if request.ledger is None:
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False) \
-            if hasattr(sys.stdout, "buffer") else sys.stdout
-    try:
-        counts = run_spark(request, program, out=out)
-    except (SparkUnavailable, SparkInputError, ValueError) as exc:
-        say(f"error: {exc}")
-        return 2
-    except OSError as exc:  # writing the ledger, the rejected lines or a JSON Lines state
-        where = f"{exc.filename}: " if exc.filename else ""
-        say(f"error: {where}{exc.strerror or exc}; check the path, its permissions and the free space")
-        return 2
-    except Exception as exc:  # a failed Spark job: its first line, the JVM's stack only on demand
-        if not type(exc).__module__.startswith(("py4j", "pyspark")) or os.environ.get("REWARDLANG_DEBUG"):
-            raise
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        say(f"error: the Spark job failed: {first} (REWARDLANG_DEBUG=1 shows the whole error)")
-        return 2
-    finally:
-        if isinstance(out, io.TextIOWrapper):
-            out.flush()
-            out.detach()
-    say(summary(counts))
-    return 1 if strict and counts["rejected"] else 0
+    return run_command(lambda out: run_spark(request, program, out=out), to_stdout=request.ledger is None,
+                       strict=strict, say=say, expected=(SparkUnavailable,), failed=_job_failed)
+
+
+def _job_failed(exc: Exception) -> str | None:
+    """A failed Spark job as one line (the JVM's stack only with REWARDLANG_DEBUG); None: not Spark's."""
+    if not type(exc).__module__.startswith(("py4j", "pyspark")) or os.environ.get("REWARDLANG_DEBUG"):
+        return None
+    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return f"the Spark job failed: {first} (REWARDLANG_DEBUG=1 shows the whole error)"

@@ -551,31 +551,44 @@ class _TerminalProgress:
         click.echo(f"\r{text}\x1b[K", err=True, nl=False)
 
 
+_ENGINE_NAMES = {"spark": "Spark", "dask": "Dask"}
+
+
 def _engine_options(engine: str, events: tuple[str, ...], *, input_format: str | None, allow_ruleset_change: bool,
-                    master: str | None, new_state: str | None, buckets: int | None) -> None:
-    """The options of one engine given to the other: a usage error that says what to write."""
+                    master: str | None, scheduler: str | None, new_state: str | None, buckets: int | None) -> None:
+    """The options of one engine given to another: a usage error that says what to write."""
     problem = None
-    if engine == "spark":
+    parquet = [name for name in events if name.lower().endswith((".parquet", ".parq"))]
+    wrong = [(option, engines) for option, value, engines in (
+        ("--master", master, ("spark",)), ("--scheduler", scheduler, ("dask",)),
+        ("--new-state", new_state, ("spark", "dask")), ("--buckets", buckets, ("spark", "dask")))
+        if value is not None and engine not in engines]
+    if engine != "embedded":
+        name = _ENGINE_NAMES[engine]
         batch_given = click.get_current_context().get_parameter_source("batch_size")
         if allow_ruleset_change:
-            problem = ("--allow-ruleset-change is for the embedded engine's state file; a Spark state does not "
-                       "record its ruleset, so a Spark run goes on with the ruleset given: leave it out")
+            problem = (f"--allow-ruleset-change is for the embedded engine's state file; a {name} state does not "
+                       f"record its ruleset, so a {name} run goes on with the ruleset given: leave it out")
         elif batch_given is click.core.ParameterSource.COMMANDLINE:
-            problem = "--batch-size is for the embedded engine; with --engine spark use --buckets N"
+            problem = f"--batch-size is for the embedded engine; with --engine {engine} use --buckets N"
         elif "-" in events:
-            problem = ("- (standard input): --engine spark reads files and directories, not standard input; "
+            problem = (f"- (standard input): --engine {engine} reads files and directories, not standard input; "
                        "write the events to a file and name it")
-    else:
-        given = [option for option, value in (("--master", master), ("--new-state", new_state),
-                                              ("--buckets", buckets)) if value is not None]
-        parquet = [name for name in events if name.lower().endswith((".parquet", ".parq"))]
-        if given:
-            problem = (f"{given[0]} is for the Spark engine: add --engine spark, or leave {given[0]} out"
-                       + (" (the embedded engine updates --state in place)" if given[0] == "--new-state" else ""))
-        elif input_format == "parquet" or parquet:
-            what = "--format parquet" if input_format == "parquet" else parquet[0]
-            problem = (f"{what}: Parquet is read by the Spark engine only: add --engine spark "
-                       "(pip install 'rewardlang[spark]'), or give JSON Lines or CSV")
+    if problem is None and wrong:
+        option, engines = wrong[0]
+        if engine == "embedded":
+            also = f", or --engine {engines[1]}, which takes it too;" if len(engines) > 1 else ","
+            problem = (f"{option} is for the {_ENGINE_NAMES[engines[0]]} engine: add --engine {engines[0]}{also} "
+                       f"or leave {option} out"
+                       + (" (the embedded engine updates --state in place)" if option == "--new-state" else ""))
+        else:
+            instead = {"--master": "--scheduler", "--scheduler": "--master"}[option]
+            problem = (f"{option} is for the {_ENGINE_NAMES[engines[0]]} engine; with --engine {engine} use "
+                       f"{instead}, or leave {option} out")
+    if problem is None and engine != "spark" and (input_format == "parquet" or parquet):
+        what = "--format parquet" if input_format == "parquet" else parquet[0]
+        problem = (f"{what}: Parquet is read by the Spark engine only: add --engine spark "
+                   "(pip install 'rewardlang[spark]'), or give JSON Lines or CSV")
     if problem is not None:
         _error(problem)
         sys.exit(2)
@@ -603,13 +616,14 @@ def _run_summary(c: Counts, already_done: bool) -> list[str]:
 @main.command()
 @click.argument("ruleset", metavar="RULESET")
 @click.argument("events", nargs=-1, required=True, metavar="EVENTS...")
-@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+@click.option("--engine", type=click.Choice(["embedded", "spark", "dask"]), default="embedded", show_default=True,
               help="embedded: this machine, a SQLite state file. spark: Apache Spark, the same ledger byte for "
-                   "byte (pip install 'rewardlang[spark]', Java 17; docs/scale.md).")
+                   "byte (pip install 'rewardlang[spark]', Java 17; docs/scale.md). dask: Dask, the same ledger "
+                   "byte for byte (pip install 'rewardlang[dask]'; docs/scale.md).")
 @click.option("--state", metavar="FILE",
               help="The SQLite state file to read and update (made if missing). Without it, a temporary "
-                   "state is used and removed at the end. With --engine spark: the state a previous Spark run "
-                   "wrote (--new-state), only read.")
+                   "state is used and removed at the end. With --engine spark or dask: the state a previous run "
+                   "of that engine wrote (--new-state), only read.")
 @click.option("--ledger", metavar="FILE",
               help="Write the ledger to FILE (whole or not at all) instead of stdout. With --engine spark, a name "
                    "not ending in .jsonl/.json/.ndjson is a Parquet directory.")
@@ -629,14 +643,18 @@ def _run_summary(c: Counts, already_done: bool) -> list[str]:
 @click.option("--master", metavar="URL", default=None,
               help="--engine spark: the Spark master.  [default: local[*]; under spark-submit, its session]")
 @click.option("--new-state", metavar="PATH",
-              help="--engine spark: write the customers' state after the run (a .jsonl file, else a Parquet "
-                   "directory), for the next run's --state.")
+              help="--engine spark or dask: write the customers' state after the run (spark: a .jsonl file, "
+                   "else a Parquet directory; dask: a JSON Lines file), for the next run's --state.")
 @click.option("--buckets", type=click.IntRange(min=1), default=None, metavar="N",
-              help="--engine spark: groups the customers are hashed into (docs/scale.md).  [default: 2048]")
+              help="--engine spark or dask: groups the customers are hashed into (docs/scale.md).  "
+                   "[default: 2048]")
+@click.option("--scheduler", metavar="threads|processes|synchronous|ADDRESS", default=None,
+              help="--engine dask: the Dask scheduler, or a distributed scheduler's address (tcp://host:8786).  "
+                   "[default: processes]")
 def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, ledger: str | None,
         rejected: str | None, until_text: str | None, strict: bool, csv_delimiter: str, input_format: str | None,
         allow_ruleset_change: bool, batch_size: int | None, master: str | None, new_state: str | None,
-        buckets: int | None) -> None:
+        buckets: int | None, scheduler: str | None) -> None:
     """Apply EVENTS (JSON Lines or CSV files, any order, any size; - for standard input) to the
     customers of a state file, and write the ledger (to stdout unless --ledger).
 
@@ -644,7 +662,9 @@ def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, l
     it applies nothing and writes the same ledger again. See docs/running.md.
 
     With --engine spark, on Apache Spark: EVENTS are JSON Lines, CSV or Parquet files or
-    directories, and the state is read from --state and written to --new-state. See docs/scale.md.
+    directories, and the state is read from --state and written to --new-state. With --engine
+    dask, on Dask: JSON Lines or CSV files or directories, the state as with Spark, in JSON
+    Lines. See docs/scale.md.
 
     Exit 0 when done, 1 with --strict when a line was rejected, 2 on a usage error.
     """
@@ -653,7 +673,7 @@ def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, l
     from rewardlang import runner
 
     _engine_options(engine, events, input_format=input_format, allow_ruleset_change=allow_ruleset_change,
-                    master=master, new_state=new_state, buckets=buckets)
+                    master=master, scheduler=scheduler, new_state=new_state, buckets=buckets)
     program = _load_ruleset(ruleset)
     instant = _until(until_text)
     if engine == "spark":
@@ -661,6 +681,11 @@ def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, l
                       new_state=new_state, until=instant, buckets=buckets, strict=strict,
                       csv_delimiter=csv_delimiter, input_format=input_format)
         return  # not reached: _run_on_spark exits with the run's code
+    if engine == "dask":
+        _run_on_dask(ruleset, program, events, scheduler=scheduler, ledger=ledger, rejected=rejected, state=state,
+                     new_state=new_state, until=instant, buckets=buckets, strict=strict,
+                     csv_delimiter=csv_delimiter, input_format=input_format)
+        return  # not reached: _run_on_dask exits with the run's code
     names: list[str] = []
     seen: set[str] = set()
     for name in events:  # a file named twice is read once
@@ -1316,14 +1341,37 @@ def _run_on_spark(ruleset: str, program: Program, events: tuple[str, ...], *, ma
     """`run --engine spark` and `spark-run`: rewardlang.spark.command, then exit with its code."""
     from rewardlang import spark as spark_engine
 
-    if state is not None and new_state is None:
-        click.echo("note: --state without --new-state: this run's state is not written; add --new-state PATH "
-                   "for the next run to go on from it", err=True)
+    _state_not_kept(state, new_state)
     request = spark_engine.SparkRunRequest(
         ruleset=ruleset, inputs=tuple(events), master=master or "local[*]", ledger=ledger, rejected=rejected,
         state=state, new_state=new_state, until=until, buckets=buckets or spark_engine.DEFAULT_BUCKETS,
         csv_delimiter=csv_delimiter, input_format=input_format)
     sys.exit(spark_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
+
+
+def _state_not_kept(state: str | None, new_state: str | None) -> None:
+    if state is not None and new_state is None:
+        click.echo("note: --state without --new-state: this run's state is not written; add --new-state PATH "
+                   "for the next run to go on from it", err=True)
+
+
+# ---------------------------------------------------------------------------- run --engine dask (issue 8)
+# The same kernel on Dask, byte-identical to `run` (docs/scale.md, "Dask"). The work is in
+# rewardlang.dask_engine (`command`); dask is imported only there.
+
+def _run_on_dask(ruleset: str, program: Program, events: tuple[str, ...], *, scheduler: str | None,
+                 ledger: str | None, rejected: str | None, state: str | None, new_state: str | None,
+                 until: dt.datetime | None, buckets: int | None, strict: bool, csv_delimiter: str,
+                 input_format: str | None) -> None:
+    """`run --engine dask`: rewardlang.dask_engine.command, then exit with its code."""
+    from rewardlang import dask_engine
+
+    _state_not_kept(state, new_state)
+    request = dask_engine.DaskRunRequest(
+        ruleset=ruleset, inputs=tuple(events), scheduler=scheduler or dask_engine.DEFAULT_SCHEDULER, ledger=ledger,
+        rejected=rejected, state=state, new_state=new_state, until=until,
+        buckets=buckets or dask_engine.DEFAULT_BUCKETS, csv_delimiter=csv_delimiter, input_format=input_format)
+    sys.exit(dask_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,12 +16,10 @@ the file runs in well under three minutes on two cores.
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +35,12 @@ if rs.java_problem() is not None:
     pytest.skip(f"no Java for Spark: {rs.java_problem()}", allow_module_level=True)
 
 import rewardlang  # noqa: E402
-from rewardlang.effects import canonical  # noqa: E402
-from rewardlang.engine import Engine, RunReport  # noqa: E402
+from rewardlang.engine import Engine  # noqa: E402
 from rewardlang.generate import benchmark_events, generate_stream, write_csv  # noqa: E402
-from rewardlang.inputs import open_events  # noqa: E402
 from rewardlang.localtime import parse_instant  # noqa: E402
-from rewardlang.rulesettests import load_test_file  # noqa: E402
-from rewardlang.runner import dump_value  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-RULESETS = sorted(p.stem for p in (ROOT / "rulesets").glob("*.reward"))
+from tests.engine_parity import (  # noqa: E402
+    CUT, ROOT, RULESETS, UNTIL, case_events, embedded, nights, same_counts, split, states, write_jsonl,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,70 +60,10 @@ def spark() -> Any:
 
 # ---------------------------------------------------------------------------- inputs
 
-def write_jsonl(path: Path, events: Iterable[Any]) -> Path:
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        for event in events:
-            out.write(dump_value(event) + "\n")
-    return path
-
-
-def split(path: Path, parts: int, *, shuffle: int | None = None) -> list[str]:
-    """The lines of ``path`` over ``parts`` files (round robin), in a shuffled order if asked."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if shuffle is not None:
-        random.Random(shuffle).shuffle(lines)
-    names = []
-    for k in range(parts):
-        name = path.with_name(f"{path.stem}-{parts}-{shuffle}-{k}.jsonl")
-        name.write_text("".join(lines[k::parts]), encoding="utf-8")
-        names.append(str(name))
-    return names
-
-
-def case_events(ruleset: str, copies: int) -> list[Any]:
-    """The events of a ruleset's test cases, ``copies`` times over: each (copy, case) with its own
-    customers, so that the cases stay independent in one stream that fits the ruleset."""
-    loaded = load_test_file(str(ROOT / "rulesets" / f"{ruleset}.test.yaml"))
-    assert not isinstance(loaded, list), loaded
-    events = []
-    for copy in range(copies):
-        for n, case in enumerate(loaded.cases):
-            for item in case.inputs:
-                if item.value is None:
-                    continue
-                event = dict(item.value)
-                if isinstance(event.get("customer"), (str, int)):
-                    event["customer"] = f"k{copy}-{n}-{event['customer']}"
-                events.append(event)
-    return events
-
-
-def embedded(program: Any, paths: Sequence[str], until: str | None = None,
-             engine: Engine | None = None) -> tuple[list[str], list[str], dict[str, int]]:
-    """The embedded run of the files: ledger lines, rejected lines (sorted by file and line), counts."""
-    read = [line for name in paths for line in open_events(name)]
-    assert all(line.value is not None for line in read)
-    engine = engine or Engine(program)
-    report: RunReport = engine.run([line.value for line in read])
-    effects = list(report.effects)
-    if until is not None:  # one run's ledger, as `rewardlang run --until` writes it: §5's order over both
-        effects = canonical(effects + list(engine.advance(until)))
-    ledger = [effect.to_json() for effect in effects]
-    rejected = sorted((read[o.index].file, read[o.index].line_number, read[o.index].text, o.reason)
-                      for o in report.rejected)
-    lines = [json.dumps({"file": f, "line_number": n, "line": t, "reason": r}, ensure_ascii=False)
-             for f, n, t, r in rejected]
-    return ledger, lines, report.counts
-
-
 def spark_run(spark: Any, program: Any, paths: Sequence[str], *, buckets: int, until: str | None = None,
               state: Any = None) -> tuple[list[str], list[str], dict[str, Any], rs.SparkRun]:
     result = rs.apply(spark, program, rs.read_events(spark, program, paths), state, buckets=buckets, until=until)
     return list(result.ledger_lines()), list(result.rejected_lines()), result.counts(), result
-
-
-def same_counts(got: dict[str, Any], want: dict[str, int]) -> None:
-    assert {k: got[k] for k in ("read", "applied", "duplicates", "rejected")} == want
 
 
 # ---------------------------------------------------------------------------- every ruleset
@@ -223,15 +157,9 @@ def test_csv_input(spark: Any, bookshop: Any, tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- two nights
 
-CUT = "2026-07-01T00:00:00+02:00"
-
-
 def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(spark: Any, bookshop: Any,
                                                                         tmp_path: Path) -> None:
-    events = list(generate_stream(customers=120, seed=7, problems=True))
-    cut = parse_instant(CUT)
-    first = write_jsonl(tmp_path / "night1.jsonl", (e for e in events if parse_instant(e["time"]) <= cut))
-    second = write_jsonl(tmp_path / "night2.jsonl", (e for e in events if parse_instant(e["time"]) > cut))
+    first, second = nights(list(generate_stream(customers=120, seed=7, problems=True)), tmp_path)
     engine = Engine(bookshop)
     want1, _, counts1 = embedded(bookshop, [str(first)], until=CUT, engine=engine)
     want2, _, counts2 = embedded(bookshop, [str(second)], engine=engine)
@@ -247,9 +175,7 @@ def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(spark: A
     got2, _, got_counts2, night2 = spark_run(spark, bookshop, split(second, 2, shuffle=3), buckets=5, state=state)
     assert got2 == want2  # other buckets the second night: the state follows its customers
     same_counts(got_counts2, counts2)
-    want_state = sorted(json.dumps(engine.state_of(c), ensure_ascii=False, separators=(",", ":"))
-                        for c in engine.states)
-    assert sorted(row[0] for row in night2.state.select("state").collect()) == want_state
+    assert sorted(row[0] for row in night2.state.select("state").collect()) == states(engine)
     night2.release()
 
 
@@ -283,9 +209,6 @@ def test_missing_pyspark_is_a_sentence_not_a_traceback(monkeypatch: pytest.Monke
 # ---------------------------------------------------------------------------- `rewardlang run --engine spark`
 # Through click's CliRunner, in this process: the command finds the module's session active and
 # uses it (as under spark-submit), so no second JVM is started. Few buckets: the inputs are small.
-
-UNTIL = "2027-06-01T00:00:00Z"
-
 
 def cli(*args: str) -> Any:
     from click.testing import CliRunner

@@ -56,6 +56,7 @@ DEFAULT_SCHEDULER = "processes"
 PARTITION_BYTES = 16 * 2**20  # input bytes a kernel partition, roughly (~80,000 bookshop events)
 STAGE_ROWS = 50_000  # staged lines per pandas frame while a file is read
 LEDGER_PARTITION_LINES = 200_000  # ledger lines a partition when the ledger is brought back in order
+CONNECT_TIMEOUT = "10s"  # to reach a distributed scheduler at --scheduler ADDRESS
 
 # the frames' columns and types: staged lines (buckets.STAGED), the kernel stage's input (staged
 # lines with their bucket, and prior state rows), its output (buckets.OUT)
@@ -86,16 +87,21 @@ def require_dask() -> None:
 
 
 @contextlib.contextmanager
-def _settings() -> Iterator[None]:
+def _settings(scheduler: Any = None) -> Iterator[None]:
     """Dask's settings for a run. Text columns stay Python strings: Dask's default turns them
     into Arrow strings, which cannot hold every Python string (a lone surrogate in an id) and
     turn None into NA. Tasks go to the local ``processes`` scheduler's workers one at a time:
     by default it sends up to six ready tasks to one worker together, and then the kernel
     stage's tasks ran one after another in one process (measured: 100,000 events on two cores
-    took as long as on one)."""
+    took as long as on one). ``scheduler`` (if given) is also the one Dask uses for what it
+    computes by itself while it builds a graph (``sort_values`` samples its input): a persisted
+    result on a cluster can only be read there."""
     import dask
 
-    with dask.config.set({"dataframe.convert-string": False, "chunksize": 1}):
+    settings: dict[str, Any] = {"dataframe.convert-string": False, "chunksize": 1}
+    if scheduler is not None:
+        settings["scheduler"] = scheduler
+    with dask.config.set(settings):
         yield
 
 
@@ -170,7 +176,7 @@ class DaskRun:
         size = int(frame.shape[0].compute(scheduler=self._local()))
         if not size:
             return
-        with _settings():
+        with _settings(self._local()):
             ordered = frame.sort_values(by, npartitions=max(1, -(-size // LEDGER_PARTITION_LINES)),
                                         shuffle_method="tasks").persist(scheduler=self._local())
         for part in ordered.to_delayed():
@@ -256,7 +262,7 @@ def apply(program: Program, events: dd.DataFrame | db.Bag, state: dd.DataFrame |
         raise ValueError(f"partitions must be a whole number of at least 1, not {partitions!r}")
     until_at = until_text(until)
     blob = pickle.dumps(program)
-    with _settings():
+    with _settings(scheduler):
         staged = events if _is_staged(events) else stage_frame(events, program)
         grouped = staged.map_partitions(_lines_of, buckets, meta=_meta(_GROUPED_TYPES))  # one task with reading
         if state is not None:
@@ -502,12 +508,15 @@ def _scheduler(name: str) -> Iterator[Any]:
     if name in SCHEDULERS:
         yield name
         return
+    if ":" not in name:  # not host:port nor scheme://...: a mistyped name, not an address
+        raise DaskInputError(f"--scheduler {name}: name threads, processes or synchronous, or the address of a "
+                             "distributed scheduler (tcp://host:8786)")
     try:
         from dask.distributed import Client
     except ImportError:
         raise DaskUnavailable(f"--scheduler {name}: a scheduler's address needs dask.distributed: {INSTALL}") from None
     try:
-        client = Client(name, timeout="10s", set_as_default=False)
+        client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise DaskInputError(f"--scheduler {name}: no Dask scheduler could be reached there ({exc}); start one "
                              "(dask scheduler), or name threads, processes or synchronous") from None

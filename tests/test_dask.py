@@ -113,6 +113,9 @@ def test_a_frame_and_a_bag_of_json_text_in_any_partitioning(bookshop: Any, noisy
     ledger, state, rejected_frame = result
     assert list(ledger.columns) == ["customer", "n", "line"] and list(state.columns) == ["customer", "state"]
     assert len(rejected_frame) == counts["rejected"]
+    text = db.read_text(str(noisy), blocksize=100_000)  # lines with their endings, in several blocks
+    assert text.npartitions > 1
+    assert dask_run(bookshop, text, buckets=3)[0] == want
 
 
 def _json(text: str) -> Any:

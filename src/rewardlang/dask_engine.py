@@ -240,7 +240,8 @@ def apply(program: Program, events: dd.DataFrame | db.Bag, state: dd.DataFrame |
     - a dask DataFrame with a text column ``event``: the JSON text of one event a row (a JSON
       Lines line), optionally with ``file`` and ``line_number`` for the rejected output and to
       decide which of several identical lines counts as the applied one;
-    - a dask Bag of such texts (JSON Lines lines, e.g. ``dask.bag.read_text``);
+    - a dask Bag of such texts: JSON Lines lines, e.g. ``dask.bag.read_text``'s (a line ending
+      at the end of a text is dropped);
     - the output of ``read_events`` (already staged).
 
     ``state``: a previous run's ``DaskRun.state`` (``customer``, ``state``), or ``read_state``.
@@ -348,7 +349,10 @@ def stage_frame(events: dd.DataFrame | db.Bag, program: Program) -> dd.DataFrame
 
 
 def _texts_frame(texts: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"event": text} for text in texts]
+    """A bag's lines as rows of ``event``, each without its line ending (``dask.bag.read_text``
+    keeps it; a line break left in a text would reject it)."""
+    return [{"event": text.removesuffix("\n").removesuffix("\r") if isinstance(text, str) else text}
+            for text in texts]
 
 
 def _stage_rows(part: pd.DataFrame, blob: bytes, has_file: bool, has_number: bool) -> pd.DataFrame:

@@ -10,13 +10,17 @@ the same reference, ``Engine(program).run`` serialised as ``rewardlang run`` wri
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import rewardlang
 from rewardlang.effects import canonical
 from rewardlang.engine import Engine, RunReport
+from rewardlang.generate import benchmark_events, generate_stream, write_csv
 from rewardlang.inputs import open_events
 from rewardlang.localtime import parse_instant
 from rewardlang.rulesettests import load_test_file
@@ -48,6 +52,27 @@ def split(path: Path, parts: int, *, shuffle: int | None = None) -> list[str]:
     return names
 
 
+def noisy_stream(folder: Path) -> Path:
+    """Two years of a bookshop with duplicates, conflicting resends and invalid lines."""
+    return write_jsonl(folder / "events.jsonl", benchmark_events(2500, seed=11))
+
+
+def csv_stream(path: Path) -> Path:
+    """A generated bookshop stream as CSV, invalid lines included."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        write_csv(generate_stream(customers=80, seed=3, problems=True), out)
+    return path
+
+
+def input_folder(path: Path, folder: Path) -> list[str]:
+    """The lines of ``path`` over two files in ``folder`` (made): a directory to read whole. The
+    files, sorted."""
+    folder.mkdir()
+    for name in split(path, 2):
+        os.replace(name, folder / Path(name).name)
+    return sorted(str(p) for p in folder.iterdir())
+
+
 def nights(events: Sequence[Any], folder: Path) -> tuple[Path, Path]:
     """The events up to ``CUT`` and after it, as two JSON Lines files (two nightly runs)."""
     cut = parse_instant(CUT)
@@ -74,6 +99,15 @@ def case_events(ruleset: str, copies: int) -> list[Any]:
     return events
 
 
+def ruleset_stream(ruleset: str, folder: Path) -> tuple[Any, Path, tuple[list[str], list[str], dict[str, int]]]:
+    """A ruleset, its test cases six times over as one JSON Lines file, and the embedded run of it."""
+    program = rewardlang.load(ROOT / "rulesets" / f"{ruleset}.reward")
+    path = write_jsonl(folder / "events.jsonl", case_events(ruleset, copies=6))
+    want = embedded(program, [str(path)])
+    assert want[0], "the stream must make a ledger"
+    return program, path, want
+
+
 def embedded(program: Any, paths: Sequence[str], until: str | None = None,
              engine: Engine | None = None) -> tuple[list[str], list[str], dict[str, int]]:
     """The embedded run of the files: ledger lines, rejected lines (sorted by file and line), counts."""
@@ -92,6 +126,17 @@ def embedded(program: Any, paths: Sequence[str], until: str | None = None,
     return ledger, lines, report.counts
 
 
+def two_nights(program: Any, folder: Path) -> tuple[Path, Path, Engine, tuple[Any, ...], tuple[Any, ...]]:
+    """A generated stream cut at ``CUT`` into two nights' files, and the embedded two-night run of
+    them: the files, the engine after both nights, and each night's ledger and counts."""
+    first, second = nights(list(generate_stream(customers=120, seed=7, problems=True)), folder)
+    engine = Engine(program)
+    want1, _, counts1 = embedded(program, [str(first)], until=CUT, engine=engine)
+    want2, _, counts2 = embedded(program, [str(second)], engine=engine)
+    assert want1 and want2
+    return first, second, engine, (want1, counts1), (want2, counts2)
+
+
 def states(engine: Engine) -> list[str]:
     """Every customer's state in an engine, as the distributed engines write it, sorted."""
     return sorted(json.dumps(engine.state_of(c), ensure_ascii=False, separators=(",", ":")) for c in engine.states)
@@ -99,3 +144,20 @@ def states(engine: Engine) -> list[str]:
 
 def same_counts(got: dict[str, Any], want: dict[str, int]) -> None:
     assert {k: got[k] for k in ("read", "applied", "duplicates", "rejected")} == want
+
+
+def cli(*args: str) -> Any:
+    """``rewardlang ARGS`` through click's CliRunner, in this process."""
+    from click.testing import CliRunner
+
+    from rewardlang.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def summary_of(run_stderr: str) -> str:
+    """What a distributed run's one summary line says of the lines, given ``run``'s summary."""
+    read = re.search(r"([\d,]+) lines read: ([\d,]+) applied, ([\d,]+) duplicates, ([\d,]+) rejected", run_stderr)
+    assert read is not None, run_stderr
+    figures = [n.replace(",", "") for n in read.groups()]
+    return "read {} lines: {} applied, {} duplicates, {} rejected".format(*figures)

@@ -15,8 +15,6 @@ costs seconds to start); one runs on processes. Skipped when dask is not install
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,10 +29,10 @@ import pandas as pd  # noqa: E402
 
 import rewardlang  # noqa: E402
 from rewardlang import dask_engine as rd  # noqa: E402
-from rewardlang.engine import Engine  # noqa: E402
-from rewardlang.generate import benchmark_events, generate_stream, write_csv  # noqa: E402
+from rewardlang.generate import benchmark_events, generate_stream  # noqa: E402
 from tests.engine_parity import (  # noqa: E402
-    CUT, ROOT, RULESETS, UNTIL, case_events, embedded, nights, same_counts, split, states, write_jsonl,
+    CUT, ROOT, RULESETS, UNTIL, cli, csv_stream, embedded, input_folder, nights, noisy_stream,
+    ruleset_stream, same_counts, split, states, summary_of, two_nights, write_jsonl,
 )
 
 BOOKSHOP = str(ROOT / "rulesets" / "bookshop.reward")
@@ -54,10 +52,7 @@ def dask_run(program: Any, events: Any, *, buckets: int, partitions: int | None 
 
 @pytest.mark.parametrize("ruleset", RULESETS)
 def test_every_ruleset_matches_the_embedded_run(tmp_path: Path, ruleset: str) -> None:
-    program = rewardlang.load(ROOT / "rulesets" / f"{ruleset}.reward")
-    path = write_jsonl(tmp_path / "events.jsonl", case_events(ruleset, copies=6))
-    want, want_rejected, want_counts = embedded(program, [str(path)])
-    assert want, "the stream must make a ledger"
+    program, path, (want, want_rejected, want_counts) = ruleset_stream(ruleset, tmp_path)
     for buckets, partitions, files, scheduler in ((7, None, [str(path)], "synchronous"),
                                                   (2048, 3, split(path, 3, shuffle=1), "threads")):
         got, rejected, counts, _ = dask_run(program, files, buckets=buckets, partitions=partitions,
@@ -78,8 +73,7 @@ def bookshop() -> Any:
 
 @pytest.fixture(scope="module")
 def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two years of a bookshop with duplicates, conflicting resends and invalid lines."""
-    return write_jsonl(tmp_path_factory.mktemp("noisy") / "events.jsonl", benchmark_events(2500, seed=11))
+    return noisy_stream(tmp_path_factory.mktemp("noisy"))
 
 
 @pytest.mark.parametrize(("buckets", "partitions", "parts", "shuffle"),
@@ -131,9 +125,7 @@ def test_a_frame_without_event_text_is_refused(bookshop: Any) -> None:
 
 
 def test_csv_input(bookshop: Any, tmp_path: Path) -> None:
-    path = tmp_path / "events.csv"
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        write_csv(generate_stream(customers=80, seed=3, problems=True), out)
+    path = csv_stream(tmp_path / "events.csv")
     want, want_rejected, want_counts = embedded(bookshop, [str(path)])
     got, rejected, counts, _ = dask_run(bookshop, [str(path)], buckets=11, partitions=3)
     assert got == want
@@ -152,12 +144,7 @@ def test_buckets_are_stable_and_spread() -> None:
 # ---------------------------------------------------------------------------- two nights
 
 def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(bookshop: Any, tmp_path: Path) -> None:
-    first, second = nights(list(generate_stream(customers=120, seed=7, problems=True)), tmp_path)
-    engine = Engine(bookshop)
-    want1, _, counts1 = embedded(bookshop, [str(first)], until=CUT, engine=engine)
-    want2, _, counts2 = embedded(bookshop, [str(second)], engine=engine)
-    assert want1 and want2
-
+    first, second, engine, (want1, counts1), (want2, counts2) = two_nights(bookshop, tmp_path)
     got1, _, got_counts1, night1 = dask_run(bookshop, [str(first)], buckets=16, until=CUT)
     assert got1 == want1
     same_counts(got_counts1, counts1)
@@ -173,14 +160,6 @@ def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(bookshop
 
 # ---------------------------------------------------------------------------- `rewardlang run --engine dask`
 
-def cli(*args: str) -> Any:
-    from click.testing import CliRunner
-
-    from rewardlang.cli import main
-
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
 BROKEN = """not json at all
 {"id": "b1", "type": "purchase", "time": "2026-03-01T10:00:00Z"}
 [1, 2, 3]
@@ -192,17 +171,14 @@ BROKEN = """not json at all
 
 
 def test_run_engine_dask_is_byte_identical_to_run(noisy: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "in"  # a directory of files
-    folder.mkdir()
-    for name in split(noisy, 2):
-        os.replace(name, folder / Path(name).name)
-    (folder / "z-broken.jsonl").write_text(BROKEN, encoding="utf-8")  # lines that never have a customer
-    files = sorted(str(p) for p in folder.iterdir())
-    embedded_run = cli("run", BOOKSHOP, *files, "--ledger", str(tmp_path / "embedded.jsonl"),
-                       "--rejected", str(tmp_path / "embedded-rejected.jsonl"), "--until", UNTIL)
+    folder = tmp_path / "in"  # a directory of files, with lines that never have a customer
+    files = input_folder(noisy, folder)
+    (folder / "z-broken.jsonl").write_text(BROKEN, encoding="utf-8")
+    embedded_run = cli("run", BOOKSHOP, *files, str(folder / "z-broken.jsonl"), "--ledger",
+                       str(tmp_path / "embedded.jsonl"), "--rejected", str(tmp_path / "embedded-rejected.jsonl"),
+                       "--until", UNTIL)
     assert embedded_run.exit_code == 0, embedded_run.output
     want = (tmp_path / "embedded.jsonl").read_bytes()
-    assert want
 
     on_dask = cli("run", "--engine", "dask", "--scheduler", "processes", "--buckets", "8", BOOKSHOP, str(folder),
                   "--rejected", str(tmp_path / "dask-rejected.jsonl"), "--until", UNTIL,
@@ -210,11 +186,7 @@ def test_run_engine_dask_is_byte_identical_to_run(noisy: Path, tmp_path: Path) -
     assert on_dask.exit_code == 1, on_dask.stderr  # --strict: the stream has rejected lines
     assert on_dask.stdout_bytes == want  # the ledger on standard output, as `run` writes it
     assert (tmp_path / "dask-rejected.jsonl").read_bytes() == (tmp_path / "embedded-rejected.jsonl").read_bytes()
-    read = re.search(r"([\d,]+) lines read: ([\d,]+) applied, ([\d,]+) duplicates, ([\d,]+) rejected",
-                     embedded_run.stderr)
-    assert read is not None, embedded_run.stderr
-    figures = [n.replace(",", "") for n in read.groups()]
-    assert "read {} lines: {} applied, {} duplicates, {} rejected".format(*figures) in on_dask.stderr
+    assert summary_of(embedded_run.stderr) in on_dask.stderr
     assert len((tmp_path / "state.jsonl").read_text(encoding="utf-8").splitlines()) > 0
 
 

@@ -35,11 +35,11 @@ if rs.java_problem() is not None:
     pytest.skip(f"no Java for Spark: {rs.java_problem()}", allow_module_level=True)
 
 import rewardlang  # noqa: E402
-from rewardlang.engine import Engine  # noqa: E402
-from rewardlang.generate import benchmark_events, generate_stream, write_csv  # noqa: E402
+from rewardlang.generate import benchmark_events, generate_stream  # noqa: E402
 from rewardlang.localtime import parse_instant  # noqa: E402
 from tests.engine_parity import (  # noqa: E402
-    CUT, ROOT, RULESETS, UNTIL, case_events, embedded, nights, same_counts, split, states, write_jsonl,
+    CUT, ROOT, RULESETS, UNTIL, cli, csv_stream, embedded, input_folder, noisy_stream, ruleset_stream,
+    same_counts, split, states, summary_of, two_nights, write_jsonl,
 )
 
 
@@ -70,10 +70,7 @@ def spark_run(spark: Any, program: Any, paths: Sequence[str], *, buckets: int, u
 
 @pytest.mark.parametrize("ruleset", RULESETS)
 def test_every_ruleset_matches_the_embedded_run(spark: Any, tmp_path: Path, ruleset: str) -> None:
-    program = rewardlang.load(ROOT / "rulesets" / f"{ruleset}.reward")
-    path = write_jsonl(tmp_path / "events.jsonl", case_events(ruleset, copies=6))
-    want, want_rejected, want_counts = embedded(program, [str(path)])
-    assert want, "the stream must make a ledger"
+    program, path, (want, want_rejected, want_counts) = ruleset_stream(ruleset, tmp_path)
     for buckets, files in ((7, [str(path)]), (2048, split(path, 3, shuffle=1))):
         got, rejected, counts, result = spark_run(spark, program, files, buckets=buckets)
         result.release()
@@ -92,8 +89,7 @@ def bookshop() -> Any:
 
 @pytest.fixture(scope="module")
 def noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two years of a bookshop with duplicates, conflicting resends and invalid lines."""
-    return write_jsonl(tmp_path_factory.mktemp("noisy") / "events.jsonl", benchmark_events(2500, seed=11))
+    return noisy_stream(tmp_path_factory.mktemp("noisy"))
 
 
 @pytest.mark.parametrize(("buckets", "parts", "shuffle"), [(1, 1, None), (16, 3, 5), (2048, 5, 9)])
@@ -144,9 +140,7 @@ def test_a_double_column_is_refused(spark: Any, bookshop: Any) -> None:
 
 
 def test_csv_input(spark: Any, bookshop: Any, tmp_path: Path) -> None:
-    path = tmp_path / "events.csv"
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        write_csv(generate_stream(customers=80, seed=3, problems=True), out)
+    path = csv_stream(tmp_path / "events.csv")
     want, want_rejected, want_counts = embedded(bookshop, [str(path)])
     got, rejected, counts, result = spark_run(spark, bookshop, [str(path)], buckets=11)
     result.release()
@@ -159,12 +153,7 @@ def test_csv_input(spark: Any, bookshop: Any, tmp_path: Path) -> None:
 
 def test_two_nights_with_state_carried_equal_the_embedded_two_night_run(spark: Any, bookshop: Any,
                                                                         tmp_path: Path) -> None:
-    first, second = nights(list(generate_stream(customers=120, seed=7, problems=True)), tmp_path)
-    engine = Engine(bookshop)
-    want1, _, counts1 = embedded(bookshop, [str(first)], until=CUT, engine=engine)
-    want2, _, counts2 = embedded(bookshop, [str(second)], engine=engine)
-    assert want1 and want2
-
+    first, second, engine, (want1, counts1), (want2, counts2) = two_nights(bookshop, tmp_path)
     got1, _, got_counts1, night1 = spark_run(spark, bookshop, [str(first)], buckets=16, until=CUT)
     assert got1 == want1
     same_counts(got_counts1, counts1)
@@ -210,14 +199,6 @@ def test_missing_pyspark_is_a_sentence_not_a_traceback(monkeypatch: pytest.Monke
 # Through click's CliRunner, in this process: the command finds the module's session active and
 # uses it (as under spark-submit), so no second JVM is started. Few buckets: the inputs are small.
 
-def cli(*args: str) -> Any:
-    from click.testing import CliRunner
-
-    from rewardlang.cli import main
-
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
 def parquet_ledger(spark: Any, path: Path) -> str:
     """A Parquet ledger (``customer``, ``n``, ``line``) as the JSON Lines ledger it stands for."""
     rows = spark.read.parquet(str(path)).orderBy("customer", "n").select("line").collect()
@@ -227,10 +208,7 @@ def parquet_ledger(spark: Any, path: Path) -> str:
 def test_run_engine_spark_is_byte_identical_to_run(spark: Any, noisy: Path, tmp_path: Path) -> None:
     ruleset = str(ROOT / "rulesets" / "bookshop.reward")
     folder = tmp_path / "in"  # a directory of files, as --engine spark reads them
-    folder.mkdir()
-    for name in split(noisy, 2):
-        os.replace(name, folder / Path(name).name)
-    files = sorted(str(p) for p in folder.iterdir())
+    files = input_folder(noisy, folder)
     embedded_run = cli("run", ruleset, *files, "--ledger", str(tmp_path / "embedded.jsonl"),
                        "--rejected", str(tmp_path / "embedded-rejected.jsonl"), "--until", UNTIL)
     assert embedded_run.exit_code == 0, embedded_run.output
@@ -320,11 +298,7 @@ def test_parquet_of_json_text(spark: Any, noisy: Path, tmp_path: Path) -> None:
                    "--ledger", str(tmp_path / "spark.jsonl"))
     assert embedded_run.exit_code == 0 and on_spark.exit_code == 0, on_spark.stderr
     assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "embedded.jsonl").read_bytes()
-    read = re.search(r"([\d,]+) lines read: ([\d,]+) applied, ([\d,]+) duplicates, ([\d,]+) rejected",
-                     embedded_run.stderr)
-    assert read is not None, embedded_run.stderr
-    figures = [n.replace(",", "") for n in read.groups()]
-    assert "read {} lines: {} applied, {} duplicates, {} rejected".format(*figures) in on_spark.stderr
+    assert summary_of(embedded_run.stderr) in on_spark.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -240,6 +240,7 @@ def test_a_distributed_schedulers_address(noisy: Path, tmp_path: Path) -> None:
     (["--engine", "dask", "--state", "loyalty.db"], "is the SQLite state file of the embedded engine"),
     (["--engine", "dask", "--state", "other"], "is a directory, and a Dask state is one JSON Lines file"),
     (["--engine", "dask", "--state", "gone.jsonl"], "gone.jsonl: no such state"),
+    (["--engine", "dask", "--state", "bad.jsonl"], "--state bad.jsonl: holds a line that is not a customer's state"),
     (["--engine", "dask", "--scheduler", "thread"], "--scheduler thread: name threads, processes or synchronous"),
     (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "no Dask scheduler could be reached there"),
 ])
@@ -251,6 +252,7 @@ def test_engine_options_are_usage_errors(tmp_path: Path, monkeypatch: pytest.Mon
     write_jsonl(tmp_path / "in" / "events.jsonl", benchmark_events(40, seed=2, problems=False))
     (tmp_path / "other").mkdir()
     (tmp_path / "loyalty.db").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    (tmp_path / "bad.jsonl").write_text('{"customer": "c1", "clock": null}\n{"no customer": 1}\n', encoding="utf-8")
     inputs = [] if any(a == "-" or a.endswith(("missing.jsonl", "/events/")) for a in args) else ["in"]
     done = cli("run", BOOKSHOP, *inputs, *args)
     assert done.exit_code == 2, done.output

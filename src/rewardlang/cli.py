@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -676,16 +676,11 @@ def run(ruleset: str, events: tuple[str, ...], engine: str, state: str | None, l
                     master=master, scheduler=scheduler, new_state=new_state, buckets=buckets)
     program = _load_ruleset(ruleset)
     instant = _until(until_text)
-    if engine == "spark":
-        _run_on_spark(ruleset, program, events, master=master, ledger=ledger, rejected=rejected, state=state,
-                      new_state=new_state, until=instant, buckets=buckets, strict=strict,
-                      csv_delimiter=csv_delimiter, input_format=input_format)
-        return  # not reached: _run_on_spark exits with the run's code
-    if engine == "dask":
-        _run_on_dask(ruleset, program, events, scheduler=scheduler, ledger=ledger, rejected=rejected, state=state,
-                     new_state=new_state, until=instant, buckets=buckets, strict=strict,
-                     csv_delimiter=csv_delimiter, input_format=input_format)
-        return  # not reached: _run_on_dask exits with the run's code
+    if engine != "embedded":
+        _run_distributed(engine, ruleset, program, events, master=master, scheduler=scheduler, ledger=ledger,
+                         rejected=rejected, state=state, new_state=new_state, until=instant, buckets=buckets,
+                         strict=strict, csv_delimiter=csv_delimiter, input_format=input_format)
+        return  # not reached: _run_distributed exits with the run's code
     names: list[str] = []
     seen: set[str] = set()
     for name in events:  # a file named twice is read once
@@ -1299,9 +1294,10 @@ def simulate_command(ruleset: str, events: tuple[str, ...], compare_path: str | 
         sys.exit(1)
 
 
-# ---------------------------------------------------------------------------- spark-run (issue 8)
-# The same rules on Apache Spark, byte-identical to `run` (docs/scale.md). The work is in
-# rewardlang.spark (`command`), shared with `run --engine spark`; pyspark is imported only there.
+# ---------------------------------------------------------------------------- spark-run, run --engine spark|dask
+# The same rules on Apache Spark or Dask, byte-identical to `run` (docs/scale.md, issue 8). The
+# work is in rewardlang.spark and rewardlang.dask_engine (`command`, over the code they share);
+# pyspark and dask are imported only there.
 
 
 @main.command("spark-run")
@@ -1329,49 +1325,33 @@ def spark_run(ruleset: str, events: tuple[str, ...], master: str, ledger: str | 
     ledger as `run`, byte for byte. The same as `rewardlang run --engine spark`. Needs
     `pip install 'rewardlang[spark]'` and Java 17."""
     program = _load_ruleset(ruleset)
-    _run_on_spark(ruleset, program, events, master=master, ledger=ledger, rejected=rejected, state=state,
-                  new_state=new_state, until=_until(until_text), buckets=buckets, strict=strict,
-                  csv_delimiter=csv_delimiter, input_format=input_format)
+    _run_distributed("spark", ruleset, program, events, master=master, scheduler=None, ledger=ledger,
+                     rejected=rejected, state=state, new_state=new_state, until=_until(until_text), buckets=buckets,
+                     strict=strict, csv_delimiter=csv_delimiter, input_format=input_format)
 
 
-def _run_on_spark(ruleset: str, program: Program, events: tuple[str, ...], *, master: str | None,
-                  ledger: str | None, rejected: str | None, state: str | None, new_state: str | None,
-                  until: dt.datetime | None, buckets: int | None, strict: bool, csv_delimiter: str,
-                  input_format: str | None) -> None:
-    """`run --engine spark` and `spark-run`: rewardlang.spark.command, then exit with its code."""
-    from rewardlang import spark as spark_engine
-
-    _state_not_kept(state, new_state)
-    request = spark_engine.SparkRunRequest(
-        ruleset=ruleset, inputs=tuple(events), master=master or "local[*]", ledger=ledger, rejected=rejected,
-        state=state, new_state=new_state, until=until, buckets=buckets or spark_engine.DEFAULT_BUCKETS,
-        csv_delimiter=csv_delimiter, input_format=input_format)
-    sys.exit(spark_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
-
-
-def _state_not_kept(state: str | None, new_state: str | None) -> None:
+def _run_distributed(engine: str, ruleset: str, program: Program, events: tuple[str, ...], *, master: str | None,
+                     scheduler: str | None, ledger: str | None, rejected: str | None, state: str | None,
+                     new_state: str | None, until: dt.datetime | None, buckets: int | None, strict: bool,
+                     csv_delimiter: str, input_format: str | None) -> None:
+    """`run --engine spark|dask` and `spark-run`: the engine's `command` (rewardlang.spark or
+    rewardlang.dask_engine, imported only here), then exit with its code."""
     if state is not None and new_state is None:
         click.echo("note: --state without --new-state: this run's state is not written; add --new-state PATH "
                    "for the next run to go on from it", err=True)
+    common = {"ruleset": ruleset, "inputs": tuple(events), "ledger": ledger, "rejected": rejected, "state": state,
+              "new_state": new_state, "until": until, "csv_delimiter": csv_delimiter, "input_format": input_format}
+    if engine == "spark":
+        from rewardlang import spark as chosen
 
+        request: Any = chosen.SparkRunRequest(master=master or "local[*]",
+                                              buckets=buckets or chosen.DEFAULT_BUCKETS, **common)
+    else:
+        from rewardlang import dask_engine as chosen  # type: ignore[no-redef]
 
-# ---------------------------------------------------------------------------- run --engine dask (issue 8)
-# The same kernel on Dask, byte-identical to `run` (docs/scale.md, "Dask"). The work is in
-# rewardlang.dask_engine (`command`); dask is imported only there.
-
-def _run_on_dask(ruleset: str, program: Program, events: tuple[str, ...], *, scheduler: str | None,
-                 ledger: str | None, rejected: str | None, state: str | None, new_state: str | None,
-                 until: dt.datetime | None, buckets: int | None, strict: bool, csv_delimiter: str,
-                 input_format: str | None) -> None:
-    """`run --engine dask`: rewardlang.dask_engine.command, then exit with its code."""
-    from rewardlang import dask_engine
-
-    _state_not_kept(state, new_state)
-    request = dask_engine.DaskRunRequest(
-        ruleset=ruleset, inputs=tuple(events), scheduler=scheduler or dask_engine.DEFAULT_SCHEDULER, ledger=ledger,
-        rejected=rejected, state=state, new_state=new_state, until=until,
-        buckets=buckets or dask_engine.DEFAULT_BUCKETS, csv_delimiter=csv_delimiter, input_format=input_format)
-    sys.exit(dask_engine.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
+        request = chosen.DaskRunRequest(scheduler=scheduler or chosen.DEFAULT_SCHEDULER,
+                                        buckets=buckets or chosen.DEFAULT_BUCKETS, **common)
+    sys.exit(chosen.command(request, program, strict=strict, say=lambda m: click.echo(m, err=True)))
 
 
 if __name__ == "__main__":  # pragma: no cover

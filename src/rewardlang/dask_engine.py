@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from rewardlang.buckets import (OUT, STAGED, RunInputError, Staged, apply_bucket, rejected_line, total_counts,
+from rewardlang.buckets import (STAGED, RunInputError, Staged, apply_bucket, rejected_line, total_counts,
                                 until_text, worker)
 from rewardlang.drivers import check_outputs, expand, is_sqlite, is_url, write_lines
 from rewardlang.drivers import command as run_command
@@ -295,7 +295,7 @@ def _lines_of(part: pd.DataFrame, buckets: int) -> pd.DataFrame:
     """Staged lines with their customer's bucket. A line rejected before it had a customer goes
     to bucket 0 and is written out there (``_kernel``): it travels with the others, so that
     reading and bucketing stay one task, and the staged lines are never handed between workers."""
-    return part.assign(state=None, bucket=[0 if customer is None else bucket_of(customer, buckets)
+    return part.assign(state=None, bucket=[bucket_of(customer, buckets) if isinstance(customer, str) else 0
                                            for customer in part["customer"].tolist()]).astype(_GROUPED_TYPES)
 
 
@@ -423,18 +423,26 @@ def read_state(path: str) -> dd.DataFrame:
     _check_state(path)
     with _settings():
         lines = db.read_text(path, blocksize=PARTITION_BYTES, encoding="utf-8", linedelimiter="\n")
-        return lines.map_partitions(_state_rows).to_dataframe(meta=_meta({"customer": "object",
-                                                                           "state": "object"}))
+        return lines.map_partitions(_state_rows, path).to_dataframe(meta=_meta({"customer": "object",
+                                                                                 "state": "object"}))
 
 
-def _state_rows(lines: Sequence[str]) -> list[dict[str, str]]:
+def _state_rows(lines: Sequence[str], path: str) -> list[dict[str, str]]:
     import json
 
     rows = []
     for line in lines:
         text = line.rstrip("\r\n")
-        if text.strip():
-            rows.append({"customer": json.loads(text)["customer"], "state": text})
+        if not text.strip():
+            continue
+        try:
+            customer = json.loads(text)["customer"]
+        except (ValueError, KeyError, TypeError):
+            customer = None
+        if not isinstance(customer, str):
+            raise DaskInputError(f"--state {path}: holds a line that is not a customer's state ({text[:40]}...); "
+                                 "give the --new-state of a previous run")
+        rows.append({"customer": customer, "state": text})
     return rows
 
 

@@ -435,70 +435,49 @@ class FastParse:
 
     def __call__(self, tokens: Iterable[Token]) -> Any:
         token_callbacks = self.token_callbacks
+        end_row = self.end_row
         row = self.start_row
         states = [row]  # the stack of states, as their rows
         values: list[Any] = []
         push_state = states.append
         push_value = values.append
         token: Token | None = None
-        for token in tokens:
-            kind = token.type
-            while True:
-                try:
-                    act = row[kind]
-                except KeyError:
-                    raise self._unexpected(token, row) from None
-                cls = act.__class__
-                if cls is dict:  # shift, and on to the next token
-                    push_state(act)
-                    push_value(token_callbacks[kind](token) if token_callbacks and kind in token_callbacks
-                               else token)
-                    row = act
-                    break
-                if cls is _Unit:  # the value stays; only the state changes
-                    del states[-1]
-                    row = states[-1][act[0]]
+        # the tokens, then the end of the input: one loop for both (the end state is reached only
+        # by reducing on the end, so a reduction that lands there has parsed the whole input)
+        for phase in (tokens, None):
+            if phase is None:
+                phase = [Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)]
+            for token in phase:
+                kind = token.type
+                while True:
+                    try:
+                        act = row[kind]
+                    except KeyError:
+                        raise self._unexpected(token, row) from None
+                    cls = act.__class__
+                    if cls is dict:  # shift, and on to the next token
+                        push_state(act)
+                        push_value(token_callbacks[kind](token) if token_callbacks and kind in token_callbacks
+                                   else token)
+                        row = act
+                        break
+                    if cls is _Unit:  # the value stays; only the state changes
+                        del states[-1]
+                        row = states[-1][act[0]]
+                    else:
+                        size, callback, origin = act
+                        if size:
+                            children = values[-size:]
+                            del values[-size:]
+                            del states[-size:]
+                        else:
+                            children = []
+                        push_value(callback(children))
+                        row = states[-1][origin]
+                    if row is end_row:
+                        return values[-1]
                     push_state(row)
-                    continue
-                size, callback, origin = act
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    del states[-size:]
-                else:
-                    children = []
-                push_value(callback(children))
-                row = states[-1][origin]
-                push_state(row)
-
-        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        end_row = self.end_row
-        while True:
-            try:
-                act = row["$END"]
-            except KeyError:
-                raise self._unexpected(end, row) from None
-            if act.__class__ is _Unit:
-                del states[-1]
-                row = states[-1][act[0]]
-                push_state(row)
-                if row is end_row:
-                    return values[-1]
-                continue
-            if act.__class__ is not _Reduce:  # pragma: no cover - no table shifts the end
-                raise self._unexpected(end, row)
-            size, callback, origin = act
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                del states[-size:]
-            else:
-                children = []
-            push_value(callback(children))
-            row = states[-1][origin]
-            push_state(row)
-            if row is end_row:
-                return values[-1]
+        raise self._unexpected(token, row)  # pragma: no cover - no table shifts the end
 
     def _unexpected(self, token: Token, row: dict[str, Any]) -> Exception:
         expected = {s for s in row if s.isupper()}

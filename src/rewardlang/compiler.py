@@ -55,7 +55,7 @@ class Context:
         key = ("spend", count, unit)
         spend = self.starts.get(key)
         if spend is None:
-            spend = self.starts[key] = self.history.spend_since(self.window_start(count, unit))
+            spend = self.starts[key] = self.history.spend_window(key, self.window_start(count, unit))
         return spend
 
     def local_date(self) -> dt.date:
@@ -449,6 +449,9 @@ def _for_guard(mod: ast.ForModifier, segments: Mapping[str, Predicate], tiers: s
         else:
             tests.append(lambda ctx, t=name.text: ctx.tier == t)
     negated = mod.negated
+    if len(tests) == 1:  # `for gold`: the test itself, without a generator per event
+        (test,) = tests
+        return (lambda ctx: not test(ctx)) if negated else test
     return lambda ctx: any(t(ctx) for t in tests) != negated
 
 

@@ -94,12 +94,15 @@ class Applied:
 class History:
     """Spend and counts over time, for ``spend in last D`` and ``count of X in last D``."""
 
-    __slots__ = ("entries", "spend_total", "counts")
+    __slots__ = ("entries", "spend_total", "counts", "windows")
 
     def __init__(self) -> None:
         self.entries: list[list[Any]] = []  # [time, event id, type, amount or None, counted]
         self.spend_total = Decimal(0)
         self.counts: dict[str, int] = {}
+        # spend_window's running sums, by window: [start, first index inside, entries seen,
+        # total]; derived from the entries, never stored, dropped when an entry changes
+        self.windows: dict[Any, list[Any]] = {}
 
     def spend_since(self, start: dt.datetime) -> Decimal:
         total = Decimal(0)
@@ -109,6 +112,45 @@ class History:
             if entry[3] is not None:
                 total += entry[3]
         return total
+
+    def spend_window(self, window: Any, start: dt.datetime) -> Decimal:
+        """``spend_since(start)`` for one window, kept as a running sum between calls.
+
+        A window's start only moves forward as the customer's clock does, so the sum is carried
+        from the last call: the entries added since are added, those now at or before ``start``
+        taken off. A start earlier than the last one (a clock set back across an autumn fold
+        moves a window's start back an hour) sums afresh. The value is ``spend_since``'s; its
+        exponent may differ (``20.00`` for ``20``), which only a comparison ever sees.
+        """
+        entries = self.entries
+        end = len(entries)
+        cache = self.windows.get(window)
+        if cache is None or start < cache[0]:
+            first = end
+            while first and entries[first - 1][0] > start:
+                first -= 1
+            total = _ZERO
+            for entry in entries[first:]:
+                if entry[3] is not None:
+                    total += entry[3]
+            self.windows[window] = [start, first, end, total]
+            return total
+        _, first, seen, total = cache
+        for i in range(seen, end):
+            amount = entries[i][3]
+            if amount is not None:
+                total += amount
+        while first < end and entries[first][0] <= start:
+            amount = entries[first][3]
+            if amount is not None:
+                total -= amount
+            first += 1
+        cache[0], cache[1], cache[2], cache[3] = start, first, end, total
+        return total
+
+    def changed(self) -> None:
+        """An entry's amount changed, or entries were dropped: the running sums start afresh."""
+        self.windows.clear()
 
     def count_since(self, event: str, start: dt.datetime) -> int:
         n = 0
@@ -134,6 +176,7 @@ class History:
             keep += 1
         if keep:
             del self.entries[:keep]
+            self.windows.clear()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,7 +199,7 @@ class CustomerState:
         "customer", "clock", "last_time", "last_id", "balance", "lots", "next_id", "profile",
         "tier", "tier_held", "tier_kept", "counters", "firsts", "limit_counts", "cap_points",
         "history", "applied", "last_activity", "birthday_due", "birthday_year", "inactive_done",
-        "reminders_sent", "schedule", "seq",
+        "reminders_sent", "schedule", "seq", "inactive_wakes", "expiry_wake",
     )
 
     def __init__(self, customer: str):
@@ -184,6 +227,12 @@ class CustomerState:
         self.reminders_sent: set[tuple[int, str]] = set()
         self.schedule: list[tuple[Any, ...]] = []  # heap of (due, order, tie, kind, payload)
         self.seq = 0  # effects made so far (the order in which they happened)
+        # the `inactive for` rules (by index) with an item in the schedule, and its earliest due;
+        # derived from the schedule, never stored: None until the kernel first needs it
+        self.inactive_wakes: dict[int, dt.datetime] | None = None
+        # the earliest ("expire", ()) item in the schedule, as [due] or [] for none; derived
+        # from the schedule like inactive_wakes, None until the kernel first needs it
+        self.expiry_wake: list[dt.datetime] | None = None
 
     # -- schedule
     def push(self, due: dt.datetime, order: int, kind: str, payload: tuple[Any, ...] = ()) -> None:
@@ -254,6 +303,9 @@ class CustomerState:
         heapq.heapify(s.schedule)
         s.seq = data["seq"]
         return s
+
+
+_ZERO = Decimal(0)
 
 
 def _t(value: dt.datetime | None) -> str | None:

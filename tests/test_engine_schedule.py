@@ -1,6 +1,7 @@
 """The schedule's compact items (issue 7): one release item an event, one expiry item for all of a
-customer's lots, one inactivity item a rule — and states written with the older items (one a
-pending award, one a lot, one an activity) still give the same ledger.
+customer's lots, one inactivity item a rule, one window-exit item a tier window — and states
+written with the older items (one a pending award, one a lot, one an activity, one a purchase)
+still give the same ledger.
 
 Helpers and conventions: ``tests/test_engine_scenarios.py``.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import rewardlang
+from rewardlang import localtime
 from rewardlang.engine import Engine
 from tests.test_engine_scenarios import events, expected, ledger, run
 
@@ -23,6 +25,7 @@ from generate_events import generate  # noqa: E402
 
 BOOKSHOP = ROOT / "rulesets" / "bookshop.reward"
 UNTIL = "2028-12-31T00:00:00Z"
+ZONE = localtime.zone("Europe/Stockholm")
 
 
 def _older_items(data: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +47,13 @@ def _older_items(data: dict[str, Any]) -> dict[str, Any]:
                 if lot[3] is not None and lot[3] >= due:
                     tie += 1
                     schedule.append([lot[3], order, tie, kind, [lot[0]]])
+        elif kind == "tier" and payload:  # ["exit", count, unit]: one item per purchase
+            for entry in data["history"]["entries"]:
+                if entry[2] == "purchase":
+                    leaves = localtime.window_exit(localtime.parse_instant(entry[0]), payload[1], payload[2], ZONE)
+                    if leaves >= localtime.parse_instant(due):
+                        tie += 1
+                        schedule.append([localtime.format_instant(leaves), order, tie, kind, []])
         elif kind == "inactive":
             tie += 1
             schedule.append([due, order, tie, kind, payload])
@@ -66,6 +76,7 @@ def test_one_release_item_per_event_and_one_expiry_item_per_customer() -> None:
         kinds = [item[3] for item in data["schedule"]]
         assert kinds.count("expire") <= 1, kinds
         assert kinds.count("inactive") <= 1, kinds
+        assert len([item for item in data["schedule"] if item[3] == "tier" and item[4]]) <= 1, kinds
         releases = [tuple(item[4]) for item in data["schedule"] if item[3] == "release"]
         assert len(releases) == len(set(releases)), releases
         assert all(index is None for _, index in releases)

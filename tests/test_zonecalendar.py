@@ -106,13 +106,22 @@ def test_an_unknown_unit_or_period_is_the_same_error():
                 raise AssertionError("no error")
 
 
-def test_the_memo_is_bounded():
+def test_only_the_last_sum_of_each_duration_is_kept():
+    """The calendar keeps one answer a duration and a period (no memo growing with instants),
+    recognised by the instant object itself; an equal instant that is another object is summed
+    again, to the same answer."""
     tz = localtime.zone("Europe/Stockholm")
     fast = ZoneCalendar(tz)
     t = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    for i in range(70_000):
-        fast.add(t + dt.timedelta(seconds=i), 1, "day")
-    assert len(fast._memo) <= 1 << 16
+    for i in range(5_000):
+        instant = t + dt.timedelta(minutes=7 * i)
+        for count, unit in ((1, "day"), (14, "day"), (12, "month")):
+            assert fast.add(instant, count, unit) == fast.add(instant, count, unit) == localtime.add(
+                instant, count, unit, tz)
+        assert fast.period_key(instant, "month") == localtime.period_key(instant, "month", tz)
+    assert len(fast._last_sum) == 3 and len(fast._last_period) == 1
+    again = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    assert again is not t and fast.add(again, 12, "month") == localtime.add(t, 12, "month", tz)
 
 
 def test_add_and_subtract_take_the_fast_path_away_from_transitions(monkeypatch):

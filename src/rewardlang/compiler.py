@@ -47,7 +47,7 @@ class Context:
         key = (count, unit)
         start = self.starts.get(key)
         if start is None:
-            start = self.starts[key] = self.cal.subtract(self.time, count, unit)
+            start = self.starts[key] = self.cal.window_start(self.time, count, unit)
         return start
 
     def spend_in(self, count: int, unit: str) -> Any:

@@ -259,6 +259,8 @@ class Kernel:
                 _, order, _, kind, payload = heapq.heappop(schedule)
                 if order == TIER:
                     tier_due = True
+                    if payload:  # ("exit", count, unit): the next window exit
+                        self._next_exit(state, instant, (payload[1], payload[2]))
                     continue
                 self._scheduled(state, instant, kind, payload, out, trace)
             if tier_due:
@@ -479,8 +481,12 @@ class Kernel:
             state.history.spend_total += spend
         state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1
         if event.type in self.plan.window_events:
-            for count, unit in self._tier_windows:
-                state.push(self.cal.window_exit(time, count, unit), TIER, "tier")
+            wakes = self._exit_wakes(state)
+            for window in self._tier_windows:
+                # an earlier event's exit is due first (exits follow the events' order): it will
+                # schedule this one's when it comes (``_next_exit``)
+                if window not in wakes:
+                    self._wake_exit(state, wakes, window, self.cal.window_exit(time, *window))
         state.applied[event.id] = record
         state.last_time, state.last_id = time, event.id
         state.clock = time
@@ -508,6 +514,47 @@ class Kernel:
             state.push(deadline, EXPIRY, "expire_all")  # whatever lots there are by then
             if state.lots:
                 self._schedule_reminders(state, deadline, time)
+
+    @staticmethod
+    def _exit_wakes(state: CustomerState) -> dict[tuple[int, str], dt.datetime]:
+        """The earliest window-exit item of each tier window (read from the schedule once)."""
+        wakes = state.exit_wakes
+        if wakes is None:
+            wakes = state.exit_wakes = {}
+            for due, _, _, kind, payload in state.schedule:
+                if kind == "tier" and payload:
+                    window = (payload[1], payload[2])
+                    if window not in wakes or due < wakes[window]:
+                        wakes[window] = due
+        return wakes
+
+    @staticmethod
+    def _wake_exit(state: CustomerState, wakes: dict[tuple[int, str], dt.datetime], window: tuple[int, str],
+                   due: dt.datetime) -> None:
+        if window not in wakes or due < wakes[window]:
+            state.push(due, TIER, "tier", ("exit", *window))
+            wakes[window] = due
+
+    def _next_exit(self, state: CustomerState, instant: dt.datetime, window: tuple[int, str]) -> None:
+        """A window-exit item came due: schedule the next exit from the window, the first event
+        of the history (of the types the tiers' windows read) not yet out of it.
+
+        One item a window instead of one a purchase: window exits follow the events' order
+        (``window_exit`` is monotone), so the events still in the window leave one after another.
+        The history keeps every event until surely out of the longest window (``_prune``)."""
+        wakes = self._exit_wakes(state)
+        if wakes.get(window) == instant:
+            del wakes[window]
+        count, unit = window
+        surely_out = _at_most(count, unit)
+        types = self.plan.window_events
+        for entry in state.history.entries:
+            if entry[2] not in types or entry[0] + surely_out <= instant:
+                continue
+            due = self.cal.window_exit(entry[0], count, unit)
+            if due > instant:
+                self._wake_exit(state, wakes, window, due)
+                return
 
     @staticmethod
     def _inactive_wakes(state: CustomerState) -> dict[int, dt.datetime]:

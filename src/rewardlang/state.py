@@ -199,7 +199,7 @@ class CustomerState:
         "customer", "clock", "last_time", "last_id", "balance", "lots", "next_id", "profile",
         "tier", "tier_held", "tier_kept", "counters", "firsts", "limit_counts", "cap_points",
         "history", "applied", "last_activity", "birthday_due", "birthday_year", "inactive_done",
-        "reminders_sent", "schedule", "seq", "inactive_wakes", "expiry_wake",
+        "reminders_sent", "schedule", "seq", "inactive_wakes", "expiry_wake", "exit_wakes",
     )
 
     def __init__(self, customer: str):
@@ -233,6 +233,8 @@ class CustomerState:
         # the earliest ("expire", ()) item in the schedule, as [due] or [] for none; derived
         # from the schedule like inactive_wakes, None until the kernel first needs it
         self.expiry_wake: list[dt.datetime] | None = None
+        # the earliest ("tier", ("exit", count, unit)) item of each tier window, likewise
+        self.exit_wakes: dict[tuple[int, str], dt.datetime] | None = None
 
     # -- schedule
     def push(self, due: dt.datetime, order: int, kind: str, payload: tuple[Any, ...] = ()) -> None:

@@ -19,16 +19,19 @@ clock a month later" is plain arithmetic.
 * :meth:`add` shifts the wall clock and checks that the result lands on such a day with the
   offset it assumed; anything else (an instant near a transition, a result near one, a year out
   of range) goes to :func:`localtime.add`.
-* Results of :meth:`add` are kept in a bounded memo: an event's awards are released, credited,
-  expire and remind at the same few instants, so the same sums are asked for again and again.
+* The last result of :meth:`add` for each duration is kept, recognised by the very instant
+  object it was asked for: an event's awards are pending until, and a release's lots expire at,
+  one sum of one instant asked for several times in a row. (A memo keyed by instants cost more
+  than it saved: hashing an aware ``datetime`` takes longer than a fast-path sum, and three sums
+  in four are of an instant never seen before.)
 
 The sampling assumes a zone never changes its offset twice within one hour and ends where it
 began — true of every zone in tzdata; the property tests hold this class equal to
 :mod:`localtime` on random instants in zones with odd transitions. :class:`ExactCalendar` has the
 same methods and always asks :mod:`localtime`: the interpreter (the test oracle) runs on it.
 
-A calendar belongs to one compiled plan (no module-level cache): its memo is not shared between
-engines, and nothing here is global state.
+A calendar belongs to one compiled plan (no module-level cache): what it learns of the zone's
+days and its last sums are not shared between engines, and nothing here is global state.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ from rewardlang import localtime
 UTC = localtime.UTC
 _HOUR = dt.timedelta(hours=1)
 _UNKNOWN: Any = object()
-_MEMO_LIMIT = 1 << 16  # entries; cleared whole when full (results are cheap to recompute)
 _FIRST_SAFE_DAY = dt.date(1, 1, 10).toordinal()  # days near datetime's ends take the exact path
 _LAST_SAFE_DAY = dt.date(9999, 12, 20).toordinal()
 _PERIOD_NAMES = frozenset(localtime.PERIODS)
+_date = dt.date
+_timedelta = dt.timedelta
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -69,6 +73,10 @@ class ExactCalendar:
 
     def window_exit(self, event: dt.datetime, count: int, unit: str) -> dt.datetime:
         return localtime.window_exit(event, count, unit, self.tz)
+
+    def window_start(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
+        """The start of the window ``(instant − D, instant]``: ``subtract``, not kept as the last sum."""
+        return localtime.add(instant, -count, unit, self.tz)
 
     def local_date(self, instant: dt.datetime) -> dt.date:
         return localtime.local_date(instant, self.tz)
@@ -95,14 +103,16 @@ class ExactCalendar:
 class ZoneCalendar(ExactCalendar):
     """:class:`ExactCalendar`'s answers, computed as a fixed offset away from transitions."""
 
-    __slots__ = ("_fixed", "_hourly", "_memo", "_periods")
+    __slots__ = ("_fixed", "_hourly", "_last_sum", "_last_period")
 
     def __init__(self, tz: dt.tzinfo):
         super().__init__(tz)
         self._fixed: dict[int, dt.timedelta | None] = {}  # UTC day ordinal → its offset, if fixed
         self._hourly: dict[int, tuple[dt.timedelta, ...]] = {}  # UTC day ordinal → 24 samples
-        self._memo: dict[tuple[dt.datetime, int, str], dt.datetime] = {}
-        self._periods: dict[tuple[dt.datetime, str], str] = {}  # limits ask several times an event
+        # (count, unit) → (instant, its sum); period → (instant, its key): the last answers,
+        # asked for again with the same instant object (limits ask several times an event)
+        self._last_sum: dict[tuple[int, str], tuple[dt.datetime, dt.datetime]] = {}
+        self._last_period: dict[str, tuple[dt.datetime, str]] = {}
 
     # ------------------------------------------------------------------ where the zone is fixed
     def _samples(self, day: int) -> tuple[dt.timedelta, ...]:
@@ -149,17 +159,14 @@ class ZoneCalendar(ExactCalendar):
 
     # ------------------------------------------------------------------ arithmetic
     def add(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
-        key = (instant, count, unit)
-        memo = self._memo
-        found = memo.get(key)
-        if found is not None:
-            return found
+        key = (count, unit)
+        last = self._last_sum.get(key)
+        if last is not None and last[0] is instant:
+            return last[1]
         found = self._fast_add(instant, count, unit)
         if found is None:
             found = localtime.add(instant, count, unit, self.tz)
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[key] = found
+        self._last_sum[key] = (instant, found)
         return found
 
     def subtract(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
@@ -167,13 +174,21 @@ class ZoneCalendar(ExactCalendar):
         # every window start and expiry reminder exact: a fifth of the engine's time)
         return self.add(instant, -count, unit)
 
+    def window_start(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime:
+        # a window starts at each evaluation's own instant, asked for once
+        found = self._fast_add(instant, -count, unit)
+        return found if found is not None else localtime.add(instant, -count, unit, self.tz)
+
     def _fast_add(self, instant: dt.datetime, count: int, unit: str) -> dt.datetime | None:
         """The sum on the fast path, or None when the exact path must decide.
 
-        The instant's day is fixed; the wall clock is shifted (:meth:`_shift`) and turned back
-        into an instant with the start's offset, or, where it lands on a fixed day with another
-        offset (across a DST change), with that one, checked as :meth:`_instant_of` checks. The
-        day lookups are inlined (the kernel calls ``add`` several times an event)."""
+        The instant's day is fixed; the wall clock is shifted by whole days (for months and
+        years, the days between its date and the same day of the target month, cut to the
+        month's last day, as :meth:`_shift` does), so the instant moves by the same days, and is
+        kept where it lands on a fixed day with the start's offset; where it lands on a fixed
+        day with another offset (across a DST change), that one is used, checked as
+        :meth:`_instant_of` checks. The day lookups are inlined and no ``datetime.replace`` is
+        made (the kernel calls ``add`` several times an event; this was 4.6 µs a month sum)."""
         if instant.tzinfo is not UTC or not count:
             return None
         fixed = self._fixed
@@ -183,19 +198,30 @@ class ZoneCalendar(ExactCalendar):
             offset = self._learn(day)
         if offset is None:
             return None
-        try:
-            if unit == "day":
-                found = instant + dt.timedelta(days=count)
-            elif unit == "week":
-                found = instant + dt.timedelta(weeks=count)
+        if unit == "day":
+            days = count
+        elif unit == "week":
+            days = 7 * count
+        else:
+            if unit == "month":
+                months = count
+            elif unit == "year":
+                months = 12 * count
             else:
-                target = self._shift(instant + offset, count, unit)
-                if target is None:
-                    return None
-                found = target - offset
+                return None  # localtime raises the error for an unknown unit
+            wall = instant + offset
+            year, month0 = divmod(wall.year * 12 + wall.month - 1 + months, 12)
+            if not 1 <= year <= 9999:
+                return None
+            date = wall.day
+            if date > 28:
+                date = min(date, _days_in_month(year, month0 + 1))
+            days = _date(year, month0 + 1, date).toordinal() - wall.toordinal()
+        try:
+            found = instant + _timedelta(days)
         except OverflowError:
             return None
-        day = found.toordinal()
+        day += days
         landed = fixed.get(day, _UNKNOWN)
         if landed is _UNKNOWN:
             landed = self._learn(day)
@@ -256,13 +282,11 @@ class ZoneCalendar(ExactCalendar):
         return self.local_date(instant).weekday()
 
     def period_key(self, instant: dt.datetime, period: str) -> str:
-        key = (instant, period)
-        found = self._periods.get(key)
-        if found is None:
-            found = self._period_key(instant, period)
-            if len(self._periods) >= _MEMO_LIMIT:
-                self._periods.clear()
-            self._periods[key] = found
+        last = self._last_period.get(period)
+        if last is not None and last[0] is instant:
+            return last[1]
+        found = self._period_key(instant, period)
+        self._last_period[period] = (instant, found)
         return found
 
     def _period_key(self, instant: dt.datetime, period: str) -> str:

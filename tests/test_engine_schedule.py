@@ -155,3 +155,29 @@ def test_activity_before_the_deadline_moves_the_win_back() -> None:
         {"id": "e4", "type": "visit", "customer": "c1", "time": "2028-01-10T10:00:00Z"}
         """
     ))) == []
+
+
+def test_the_plain_bounds_of_a_duration_hold_in_odd_zones() -> None:
+    """The kernel settles some comparisons with plain-timedelta bounds of a calendar duration
+    instead of a zone-aware sum (``kernel._at_least`` / ``_at_most``): every sum lies within them,
+    month ends, leap days, DST and a skipped day (Pacific/Apia, 2011-12-30) included."""
+    import datetime as dt
+    import random
+
+    from rewardlang.kernel import _at_least, _at_most
+
+    rng = random.Random(7)
+    zones = [localtime.zone(name) for name in
+             ("Europe/Stockholm", "Pacific/Apia", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu")]
+    durations = [(6, "month"), (12, "month"), (1, "month"), (30, "day"), (1, "year"), (2, "week"), (1, "day")]
+    start = dt.datetime(2010, 1, 1, tzinfo=localtime.UTC)
+    instants = [start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 365 * 20)) for _ in range(300)]
+    instants += [dt.datetime(2011, 12, 29, h, tzinfo=localtime.UTC) for h in range(24)]
+    for tz in zones:
+        for count, unit in durations:
+            least, most = _at_least(count, unit), _at_most(count, unit)
+            for t in instants:
+                span = localtime.add(t, count, unit, tz) - t
+                assert least <= span <= most, (tz, count, unit, t, span)
+                back = t - localtime.add(t, -count, unit, tz)
+                assert least <= back <= most, (tz, count, unit, t, back)

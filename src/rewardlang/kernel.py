@@ -15,6 +15,7 @@ None``. ``rewardlang.explain`` turns them into the ``explain`` command's report,
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import heapq
 from collections.abc import Iterable
@@ -99,6 +100,12 @@ class Kernel:
             self._order_by_event[event] = tuple(i for i in plan.suppression_order if i in indexes)
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
+        self._rounding = _ROUNDING[plan.rounding]
+        # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where
+        # they settle a comparison, no calendar sum is made
+        spans = {rule.inactive for rule in plan.inactive_rules} | {d for _, d in plan.notifications}
+        self._least = {d: _at_least(*d) for d in spans if d is not None}
+        self._most = {d: _at_most(*d) for d in spans if d is not None}
         # plain-timedelta spans past which applied events and history are surely forgotten
         self._applied_kept = _at_most(*plan.refund_window)
         kept = [plan.refund_window] + ([plan.max_window] if plan.max_window is not None else [])
@@ -394,10 +401,13 @@ class Kernel:
             return
         expiring = 0
         expires: dt.datetime | None = None
+        least, most = self._least[(count, unit)], self._most[(count, unit)]
         for lot in state.lots:
             lot_expires = self._lot_expiry(state, lot)
             if lot.points <= 0 or lot_expires is None or lot_expires <= instant:
                 continue
+            if lot_expires - least < instant or lot_expires - most > instant + _TWO_DAYS:
+                continue  # its reminder is surely before now, or surely after today
             remind = self.cal.subtract(lot_expires, count, unit)
             if remind < instant or self.cal.local_date(remind) != today:
                 continue
@@ -442,36 +452,57 @@ class Kernel:
         # were); then the built-in effect comes first in the ledger, the rules' effects after it
         rules = self.plan.by_event.get(event.type, ())
         candidates: dict[int, int] = {}
-        for rule in rules:
-            firings = self._candidate(state, rule, ctx, event, record, trace)
-            if firings:
-                candidates[rule.index] = firings
+        if trace is None:  # _candidate's work, without a call per rule (nothing to record)
+            for rule in rules:
+                where = rule.where
+                if where is not None and not where(ctx):
+                    continue
+                for _, guard in rule.guards:
+                    if not guard(ctx):
+                        break
+                else:
+                    firings = 1 if rule.trigger == "event" else self._counted(state, rule, ctx, event, record, None)
+                    if firings:
+                        candidates[rule.index] = firings
+        else:
+            for rule in rules:
+                firings = self._candidate(state, rule, ctx, event, record, trace)
+                if firings:
+                    candidates[rule.index] = firings
         firing: dict[int, int] = {}
-        for index in self._order_by_event.get(event.type, ()):
-            if index not in candidates:
-                continue
-            rule = self.plan.rules[index]
-            suppressor = next((s for s in self._suppressed_by.get(index, ()) if s in firing), None)
-            if suppressor is not None:
-                if trace is not None:
-                    name = printer.text(self.plan.rules[suppressor].name)
-                    trace.append(Decision(time, event.id, rule.name, "suppressed", f"instead of it: {name}",
-                                          f"{name} fired instead of it (instead of {printer.text(rule.name)})"))
-                continue
-            allowed = self._allowed(state, rule, time, candidates[index], event.id, trace)
-            if allowed:
-                firing[index] = allowed
+        if candidates:
+            for index in self._order_by_event.get(event.type, ()):
+                wanted = candidates.get(index)
+                if wanted is None:
+                    continue
+                rule = self.plan.rules[index]
+                suppressor = None
+                for other in self._suppressed_by.get(index, ()):
+                    if other in firing:
+                        suppressor = other
+                        break
+                if suppressor is not None:
+                    if trace is not None:
+                        name = printer.text(self.plan.rules[suppressor].name)
+                        trace.append(Decision(time, event.id, rule.name, "suppressed", f"instead of it: {name}",
+                                              f"{name} fired instead of it (instead of {printer.text(rule.name)})"))
+                    continue
+                allowed = self._allowed(state, rule, time, wanted, event.id, trace) if rule.limits else wanted
+                if allowed:
+                    firing[index] = allowed
         if builtin:
             self._builtin(state, event, out)
         pending = not builtin
-        for rule in rules:
-            times = firing.get(rule.index, 0)
-            for _ in range(times):
-                self._record_firing(state, rule, time, 1)
-                points = self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending,
-                                            record=record)
-                if trace is not None:
-                    trace.append(self._fired(state, rule, time, event.id, event.fields, points, pending))
+        if firing:
+            for rule in rules:
+                times = firing.get(rule.index, 0)
+                for _ in range(times):
+                    if rule.limits:
+                        self._record_firing(state, rule, time, 1)
+                    points = self._apply_effect(state, rule, time, event.id, event.fields, out, pending=pending,
+                                                record=record)
+                    if trace is not None:
+                        trace.append(self._fired(state, rule, time, event.id, event.fields, points, pending))
         if pending and record.awards and self.plan.pending is not None:  # one release for them all
             state.push(record.awards[0].release, RELEASE, "release", (event.id, None))  # type: ignore[arg-type]
         # step 3: history
@@ -506,6 +537,9 @@ class Kernel:
             # later than 6 months after 02:10 after they did)
             wakes = self._inactive_wakes(state)
             for rule in self.plan.inactive_rules:
+                wake = wakes.get(rule.index)
+                if wake is not None and wake <= time + self._least[rule.inactive]:  # type: ignore[index]
+                    continue  # due before the new deadline, whatever the calendar says
                 count, unit = rule.inactive  # type: ignore[misc]
                 self._push_inactive(state, self.cal.add(time, count, unit), rule.index, wakes)
         if self.plan.expire_without_activity:
@@ -590,9 +624,12 @@ class Kernel:
             return 0
         if not self._guards(rule, ctx, event.id, trace):
             return 0
+        return 1 if rule.trigger == "event" else self._counted(state, rule, ctx, event, record, trace)
+
+    def _counted(self, state: CustomerState, rule: RulePlan, ctx: Context, event: Event, record: Applied,
+                 trace: list[Decision] | None) -> int:
+        """A ``first``, counting or spend rule whose condition and modifiers hold: its firings."""
         kind = rule.trigger
-        if kind == "event":
-            return 1
         if kind == "first":
             if rule.index in state.firsts:
                 if trace is not None:
@@ -687,7 +724,7 @@ class Kernel:
 
     def _rate_points(self, rate: Decimal, per: Decimal, amount: Decimal) -> int:
         raw = rate * amount / per
-        return int(raw.to_integral_value(rounding=_ROUNDING[self.plan.rounding]))
+        return int(raw.to_integral_value(rounding=self._rounding))
 
     def _apply_effect(self, state: CustomerState, rule: RulePlan, time: dt.datetime, event: str | None,
                       fields: Any, out: list[Effect], *, pending: bool, record: Applied | None) -> int | None:
@@ -967,12 +1004,34 @@ class Kernel:
 
 _ZERO = Decimal(0)
 _MAX_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
+_TWO_DAYS = dt.timedelta(days=2)
 
 
 def _at_most(count: int, unit: str) -> dt.timedelta:
     """A span no calendar duration of ``count`` ``unit`` is longer than (two days' slack for DST
     and for a zone that skips or repeats a day)."""
     return dt.timedelta(days=count * _MAX_DAYS[unit] + 2)
+
+
+def _at_least(count: int, unit: str) -> dt.timedelta:
+    """A span no calendar duration of ``count`` ``unit`` (positive) is shorter than: the fewest
+    days between a date and the same day ``count`` months on (cut to the month's end), over the
+    month ends and firsts of four years, less two days' slack as ``_at_most``."""
+    if unit in ("day", "week"):
+        days = count * (7 if unit == "week" else 1)
+    else:
+        months = count * (12 if unit == "year" else 1)
+        spans = []
+        for year in range(2000, 2004):
+            for month in range(1, 13):
+                for day in (1, 28, 29, 30, 31):
+                    if day > calendar.monthrange(year, month)[1]:
+                        continue
+                    to_year, to_month = divmod(year * 12 + month - 1 + months, 12)
+                    to_day = min(day, calendar.monthrange(to_year, to_month + 1)[1])
+                    spans.append((dt.date(to_year, to_month + 1, to_day) - dt.date(year, month, day)).days)
+        days = min(spans)
+    return dt.timedelta(days=max(days - 2, 0))
 
 
 def _amount(event: Event) -> Decimal | None:

@@ -159,12 +159,12 @@ def test_activity_before_the_deadline_moves_the_win_back() -> None:
 
 def test_the_plain_bounds_of_a_duration_hold_in_odd_zones() -> None:
     """The kernel settles some comparisons with plain-timedelta bounds of a calendar duration
-    instead of a zone-aware sum (``kernel._at_least`` / ``_at_most``): every sum lies within them,
+    instead of a zone-aware sum (``zonecalendar.at_least`` / ``at_most``): every sum lies within them,
     month ends, leap days, DST and a skipped day (Pacific/Apia, 2011-12-30) included."""
     import datetime as dt
     import random
 
-    from rewardlang.kernel import _at_least, _at_most
+    from rewardlang.zonecalendar import at_least, at_most
 
     rng = random.Random(7)
     zones = [localtime.zone(name) for name in
@@ -175,7 +175,7 @@ def test_the_plain_bounds_of_a_duration_hold_in_odd_zones() -> None:
     instants += [dt.datetime(2011, 12, 29, h, tzinfo=localtime.UTC) for h in range(24)]
     for tz in zones:
         for count, unit in durations:
-            least, most = _at_least(count, unit), _at_most(count, unit)
+            least, most = at_least(count, unit), at_most(count, unit)
             for t in instants:
                 span = localtime.add(t, count, unit, tz) - t
                 assert least <= span <= most, (tz, count, unit, t, span)

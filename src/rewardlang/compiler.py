@@ -20,7 +20,7 @@ import attrs
 
 from rewardlang import ast, localtime, printer
 from rewardlang.program import Program
-from rewardlang.zonecalendar import ExactCalendar, ZoneCalendar
+from rewardlang.zonecalendar import ExactCalendar, ZoneCalendar, at_least, at_most
 
 Predicate = Callable[["Context"], bool]
 MISSING: Any = object()
@@ -50,12 +50,18 @@ class Context:
             start = self.starts[key] = self.cal.window_start(self.time, count, unit)
         return start
 
-    def spend_in(self, count: int, unit: str) -> Any:
-        """``spend in last D``, once per context: every tier asks for the same window."""
+    def spend_in(self, count: int, unit: str, least: dt.timedelta, most: dt.timedelta) -> Any:
+        """``spend in last D``, once per context: every tier asks for the same window. ``least``
+        and ``most`` bound D's length: when no event lies near the window's start they settle
+        which are in it, and the start is not computed (``History.spend_between``)."""
         key = ("spend", count, unit)
         spend = self.starts.get(key)
         if spend is None:
-            spend = self.starts[key] = self.history.spend_window(key, self.window_start(count, unit))
+            time = self.time
+            spend = self.history.spend_between(key, time - most, time - least)
+            if spend is None:
+                spend = self.history.spend_window(key, self.window_start(count, unit))
+            self.starts[key] = spend
         return spend
 
     def local_date(self) -> dt.date:
@@ -202,7 +208,8 @@ class ConditionCompiler:
             if node.window is None:
                 return lambda ctx: ctx.history.spend_total
             count, unit = duration(node.window)
-            return lambda ctx: ctx.spend_in(count, unit)
+            least, most = at_least(count, unit), at_most(count, unit)
+            return lambda ctx: ctx.spend_in(count, unit, least, most)
         if isinstance(node, ast.CountAggregate):
             event = self.program.event_of(node.event.text)
             if node.window is None:

@@ -15,7 +15,6 @@ None``. ``rewardlang.explain`` turns them into the ``explain`` command's report,
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import heapq
 from collections.abc import Iterable
@@ -41,6 +40,7 @@ from rewardlang.state import (
     CustomerState,
     Lot,
 )
+from rewardlang.zonecalendar import at_least, at_most
 
 _ROUNDING = {"down": ROUND_FLOOR, "nearest": ROUND_HALF_UP, "up": ROUND_CEILING}
 _BUILTIN_TYPES = frozenset({"profile", "refund", "redeem", "adjust"})
@@ -104,12 +104,12 @@ class Kernel:
         # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where
         # they settle a comparison, no calendar sum is made
         spans = {rule.inactive for rule in plan.inactive_rules} | {d for _, d in plan.notifications}
-        self._least = {d: _at_least(*d) for d in spans if d is not None}
-        self._most = {d: _at_most(*d) for d in spans if d is not None}
+        self._least = {d: at_least(*d) for d in spans if d is not None}
+        self._most = {d: at_most(*d) for d in spans if d is not None}
         # plain-timedelta spans past which applied events and history are surely forgotten
-        self._applied_kept = _at_most(*plan.refund_window)
+        self._applied_kept = at_most(*plan.refund_window)
         kept = [plan.refund_window] + ([plan.max_window] if plan.max_window is not None else [])
-        self._history_kept = max(_at_most(count, unit) for count, unit in kept)
+        self._history_kept = max(at_most(count, unit) for count, unit in kept)
 
     # ------------------------------------------------------------------ entry points
     def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
@@ -580,7 +580,7 @@ class Kernel:
         if wakes.get(window) == instant:
             del wakes[window]
         count, unit = window
-        surely_out = _at_most(count, unit)
+        surely_out = at_most(count, unit)
         types = self.plan.window_events
         for entry in state.history.entries:
             if entry[2] not in types or entry[0] + surely_out <= instant:
@@ -976,7 +976,7 @@ class Kernel:
         Forgetting is only an economy — no outcome depends on when it happens: a repeated id is
         judged by ``_forgotten`` and a refund by the refund window, both exactly. So what is
         forgotten is what is older than a plain-timedelta span no calendar duration of the
-        windows is longer than (``_at_most``), without calendar arithmetic: an event is kept up
+        windows is longer than (``zonecalendar.at_most``), without calendar arithmetic: an event is kept up
         to a few days past its window (it was one or two zone-aware subtractions on 40 % of the
         events, most of them finding nothing to forget).
         """
@@ -1003,35 +1003,7 @@ class Kernel:
 
 
 _ZERO = Decimal(0)
-_MAX_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 _TWO_DAYS = dt.timedelta(days=2)
-
-
-def _at_most(count: int, unit: str) -> dt.timedelta:
-    """A span no calendar duration of ``count`` ``unit`` is longer than (two days' slack for DST
-    and for a zone that skips or repeats a day)."""
-    return dt.timedelta(days=count * _MAX_DAYS[unit] + 2)
-
-
-def _at_least(count: int, unit: str) -> dt.timedelta:
-    """A span no calendar duration of ``count`` ``unit`` (positive) is shorter than: the fewest
-    days between a date and the same day ``count`` months on (cut to the month's end), over the
-    month ends and firsts of four years, less two days' slack as ``_at_most``."""
-    if unit in ("day", "week"):
-        days = count * (7 if unit == "week" else 1)
-    else:
-        months = count * (12 if unit == "year" else 1)
-        spans = []
-        for year in range(2000, 2004):
-            for month in range(1, 13):
-                for day in (1, 28, 29, 30, 31):
-                    if day > calendar.monthrange(year, month)[1]:
-                        continue
-                    to_year, to_month = divmod(year * 12 + month - 1 + months, 12)
-                    to_day = min(day, calendar.monthrange(to_year, to_month + 1)[1])
-                    spans.append((dt.date(to_year, to_month + 1, to_day) - dt.date(year, month, day)).days)
-        days = min(spans)
-    return dt.timedelta(days=max(days - 2, 0))
 
 
 def _amount(event: Event) -> Decimal | None:

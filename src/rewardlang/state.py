@@ -148,6 +148,39 @@ class History:
         cache[0], cache[1], cache[2], cache[3] = start, first, end, total
         return total
 
+    def spend_between(self, window: Any, low: dt.datetime, high: dt.datetime) -> Decimal | None:
+        """``spend_since(start)`` for a start known only to lie in ``[low, high]``, or None when
+        an event lies in ``(low, high]`` (then only the start itself can tell).
+
+        Events after ``high`` are surely in the window and those at or before ``low`` surely out,
+        whatever the calendar: bounds of the window's length (``zonecalendar.at_least`` and
+        ``at_most``) answer without the zone-aware subtraction, most of the time. It keeps the
+        same running sum as :meth:`spend_window`, which it leaves valid for it: what it leaves
+        out is at or before ``low``, and no later start is earlier than that.
+        """
+        entries = self.entries
+        end = len(entries)
+        cache = self.windows.get(window)
+        if cache is None or (cache[1] and entries[cache[1] - 1][0] > high):
+            first, seen, total = 0, 0, _ZERO  # no sum yet, or one of a later time
+        else:
+            _, first, seen, total = cache
+        inside = first
+        while inside < end and entries[inside][0] <= high:
+            inside += 1
+        if inside and entries[inside - 1][0] > low:
+            return None
+        for i in range(seen, end):
+            amount = entries[i][3]
+            if amount is not None:
+                total += amount
+        for i in range(first, inside):
+            amount = entries[i][3]
+            if amount is not None:
+                total -= amount
+        self.windows[window] = [low, inside, end, total]
+        return total
+
     def changed(self) -> None:
         """An entry's amount changed, or entries were dropped: the running sums start afresh."""
         self.windows.clear()

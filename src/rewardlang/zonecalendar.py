@@ -36,6 +36,7 @@ days and its last sums are not shared between engines, and nothing here is globa
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -325,3 +326,38 @@ class ZoneCalendar(ExactCalendar):
                     and _days_in_month(today.year, 2) == 28):
                 years -= 1
         return years
+
+
+# ---------------------------------------------------------------------- plain bounds of a duration
+
+_MAX_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
+
+
+def at_most(count: int, unit: str) -> dt.timedelta:
+    """A span no calendar duration of ``count`` ``unit`` is longer than (two days' slack for DST
+    and for a zone that skips or repeats a day).
+
+    With :func:`at_least`, it settles comparisons of instants with a sum without making it: the
+    kernel's forgetting and reminders, a window's spend when no event lies near its start."""
+    return dt.timedelta(days=count * _MAX_DAYS[unit] + 2)
+
+
+def at_least(count: int, unit: str) -> dt.timedelta:
+    """A span no calendar duration of ``count`` ``unit`` (positive) is shorter than: the fewest
+    days between a date and the same day ``count`` months on (cut to the month's end), over the
+    month ends and firsts of four years, less two days' slack as ``at_most``."""
+    if unit in ("day", "week"):
+        days = count * (7 if unit == "week" else 1)
+    else:
+        months = count * (12 if unit == "year" else 1)
+        spans = []
+        for year in range(2000, 2004):
+            for month in range(1, 13):
+                for day in (1, 28, 29, 30, 31):
+                    if day > calendar.monthrange(year, month)[1]:
+                        continue
+                    to_year, to_month = divmod(year * 12 + month - 1 + months, 12)
+                    to_day = min(day, calendar.monthrange(to_year, to_month + 1)[1])
+                    spans.append((dt.date(to_year, to_month + 1, to_day) - dt.date(year, month, day)).days)
+        days = min(spans)
+    return dt.timedelta(days=max(days - 2, 0))

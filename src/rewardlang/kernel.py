@@ -523,7 +523,7 @@ class Kernel:
         state.clock = time
         self._activity(state, time)
         # step 4: the tier; step 5: conversions
-        self._tiers(state, time, event.id, out, trace)
+        self._tiers(state, time, event.id, out, trace, ctx)
         self._conversions(state, time, event.id, out, trace)
         return None
 
@@ -913,10 +913,16 @@ class Kernel:
 
     # ------------------------------------------------------------------ tiers and conversions
     def _tiers(self, state: CustomerState, time: dt.datetime, event: str | None, out: list[Effect],
-               trace: list[Decision] | None) -> None:
+               trace: list[Decision] | None, ctx: Context | None = None) -> None:
+        """Step 4. ``ctx``: the event's context, done with, taken over (its time and local date
+        are this one's; a tier's condition reads no event field; what the event changed — the
+        balance, the history's sums — is read afresh)."""
         if not self.plan.tiers:
             return
-        ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
+        if ctx is None:
+            ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
+        else:
+            ctx.fields, ctx.tier, ctx.balance, ctx.starts = {}, state.tier, state.balance, {}
         new: str | None = None
         for tier in self.plan.tiers:
             holds = tier.condition(ctx)

@@ -515,7 +515,7 @@ def print_customers(r: dict[str, Any]) -> None:
             Column("vs_hand", "× hand-written", ".2f"), Column("json_median_bytes", "state_of JSON B (median)", ",")]
     print_table(f"Scaling with customers: memory kept per customer after {r['events_per_customer']} events each over "
                 "about two years (tracemalloc)", cols, r["rows"],
-                ["what the engine (its states, with the calendar memos) or the hand-written function still holds once "
+                ["what the engine (its states and its calendar) or the hand-written function still holds once "
                  "the run's result is dropped, over the customers"])
 
 

@@ -134,6 +134,8 @@ class Plan:
     notifications: tuple[tuple[str, tuple[int, str]], ...]
     max_window: tuple[int, str] | None  # the longest `in last D` window anywhere in the programme
     interpreted: bool
+    # event types that some `in last D` window anywhere reads: the history keeps only these
+    history_events: frozenset[str] = frozenset()
 
 
 def duration(node: ast.Duration) -> tuple[int, str]:
@@ -380,6 +382,7 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         notifications=tuple((n.template.value, duration(n.before)) for n in program.notifications),
         max_window=_longest(_windows(program.ruleset.statements)),
         interpreted=interpreted,
+        history_events=frozenset(_window_events(program.ruleset.statements, program, spend_events)),
     )
 
 
@@ -509,7 +512,8 @@ def _longest(windows: set[tuple[int, str]]) -> tuple[int, str] | None:
     return max(windows, key=lambda w: w[0] * _UNIT_DAYS[w[1]], default=None)
 
 
-def _window_events(condition: ast.Condition, program: Program, spend_events: frozenset[str]) -> set[str]:
+def _window_events(condition: object, program: Program, spend_events: frozenset[str]) -> set[str]:
+    """The event types the `in last D` windows under ``condition`` (a node or nodes) read."""
     found: set[str] = set()
     for node in _walk(condition):
         if isinstance(node, ast.SpendAggregate) and node.window is not None:

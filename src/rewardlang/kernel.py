@@ -507,7 +507,8 @@ class Kernel:
             state.push(record.awards[0].release, RELEASE, "release", (event.id, None))  # type: ignore[arg-type]
         # step 3: history
         spend = record.amount if event.type in self.plan.spend_events else None
-        state.history.entries.append([time, event.id, event.type, spend, True])
+        if event.type in self.plan.history_events:  # what no window reads is not kept
+            state.history.entries.append([time, event.id, event.type, spend, True])
         if spend is not None:
             state.history.spend_total += spend
         state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1

@@ -19,7 +19,13 @@ The pipeline (docs/running.md tells it for users):
    rejected lines. Every ``batch_size`` customers, one transaction commits all of that with the
    run's counts and its cursor (the last customer done).
 4. **Advance** (``--until``): every customer in the state file, in the input or not, is moved to
-   that time, in batches, the same way.
+   that time. This happens in the same pass as step 3: the stored customers are walked in
+   customer order beside the sorted input (both are in customer order), and each customer —
+   with lines or without — is applied, then advanced, then stored, once. (Customers are
+   independent, so this is what applying them all and then advancing them all gives; the
+   Spark and Dask runs do the same per bucket.) Reading, decoding, encoding and writing every
+   state twice was a fifth of a run. A run started by an older rewardlang, which advanced in a
+   phase of its own, finishes that way (``ADVANCE_IN_APPLY``).
 5. **Finish**: the run is marked done, the scratch file deleted, and the ledger and rejected
    files are written from what the state file holds (a temporary file, then a rename).
 
@@ -64,6 +70,9 @@ STAGE_BATCH = 20_000  # lines per staging commit (at most; 20 per customer of a 
 BATCH_LINES = 50_000  # ledger lines per commit, at most (about 15 MB of them in memory)
 BATCH_SECONDS = 5.0  # a commit at least this often
 FETCH_ROWS = 20_000  # staged lines read back at a time (a customer with more is read whole)
+# marks, in a run's stored command, a run that advances each customer as it applies it (step 4);
+# a run without it (an older rewardlang's, resumed) has a phase "advancing" of its own
+ADVANCE_IN_APPLY = "advance_in_apply"
 
 
 class RunError(Exception):
@@ -172,16 +181,27 @@ class _Timed:
         self.timings = timings
         self.phase = ""
         self.started = 0.0
+        self.parts: dict[str, float] = {}
 
     def start(self, phase: str, total: int | None) -> None:
         self.phase, self.started = phase, _time.perf_counter()
+        self.parts = {}
         self.inner.start(phase, total)
 
     def step(self, n: int) -> None:
         self.inner.step(n)
 
+    def part(self, phase: str, seconds: float) -> None:
+        """``seconds`` of the current phase that were another's (advancing, done while applying):
+        the summary shows them under that name."""
+        self.parts[phase] = self.parts.get(phase, 0.0) + seconds
+
     def finish(self) -> None:
-        self.timings[self.phase] = self.timings.get(self.phase, 0.0) + _time.perf_counter() - self.started
+        took = _time.perf_counter() - self.started
+        self.timings[self.phase] = self.timings.get(self.phase, 0.0) + took - sum(self.parts.values())
+        for phase, seconds in self.parts.items():
+            self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+        self.parts = {}
         self.inner.finish()
 
 
@@ -378,6 +398,8 @@ class _Runner:
             if stored != fingerprint:
                 store.set_meta("ruleset_fingerprint", fingerprint)
                 store.set_meta("ruleset_description", self.description.to_json())
+            if self.request.until is not None:
+                command = {**command, ADVANCE_IN_APPLY: True}
             run_id = store.new_run(identity, command, fingerprint, self.until_text, Counts().to_dict(), phase)
         return store.run_by_id(run_id)
 
@@ -484,11 +506,19 @@ class _Runner:
     # ------------------------------------------------------------------ 3. applying
     def _apply(self, run: Run, counts: Counts) -> None:
         """The sorted lines, one customer at a time: a fetch of ``FETCH_ROWS`` lines ends within a
-        customer, whose lines are kept for the next fetch (a customer is always applied whole)."""
+        customer, whose lines are kept for the next fetch (a customer is always applied whole).
+
+        With ``--until`` (a run marked ``ADVANCE_IN_APPLY``), the state file's customers are
+        walked beside them (``_StoredStates``): each customer is applied if it has lines, then
+        advanced, then stored, in customer order; the cursor (the last customer done, with or
+        without lines) and the position (the last line done) say where a resumed run goes on."""
         store = self.store
         batch = _Batch(store, run.id, counts)
         position = fetched_to = run.position or 0
         cursor = run.cursor
+        until = self.request.until if run.command.get(ADVANCE_IN_APPLY) else None
+        walk = None if until is None else _StoredStates(store, cursor, max(1, self.request.batch_size))
+        batch_size = self.request.batch_size
         self.progress.start("applying", store.sorted_total())
         self.progress.step(position)
         carried: list[tuple[int, StagedLine]] = []
@@ -499,19 +529,46 @@ class _Runner:
                 fetched_to = fetched[-1][0]
             groups = _by_customer(carried + fetched)
             carried = [] if done or not groups else groups.pop()[1]
-            states = store.states(customer for customer, _ in groups)
+            states = store.states(customer for customer, _ in groups) if walk is None else {}
             for customer, lines in groups:
-                self._apply_customer(customer, [line for _, line in lines], states.get(customer), batch)
+                if walk is None:
+                    stored = states.get(customer)
+                else:
+                    for other, text in walk.before(customer):  # stored, with no line in this input
+                        self._advance_stored(other, text, until, batch)  # type: ignore[arg-type]
+                        cursor = other
+                        if batch.due(batch_size):
+                            batch.commit(cursor, position)
+                    stored = walk.take(customer)
+                self._apply_customer(customer, [line for _, line in lines], stored, batch, until)
                 cursor, position = customer, lines[-1][0]
-                if batch.due(self.request.batch_size):
+                if batch.due(batch_size):
                     batch.commit(cursor, position)
                 self.progress.step(len(lines))
             if done:
                 break
-        batch.commit(None, None, phase="advancing" if self.request.until is not None else "finishing")
+        if walk is not None:
+            for other, text in walk.before(None):
+                self._advance_stored(other, text, until, batch)  # type: ignore[arg-type]
+                if batch.due(batch_size):
+                    batch.commit(other, position)
+        separate = self.request.until is not None and until is None  # an older run's phase of its own
+        batch.commit(None, None, phase="advancing" if separate else "finishing")
         self.progress.finish()
 
-    def _apply_customer(self, customer: str, staged: list[StagedLine], stored: str | None, batch: _Batch) -> None:
+    def _advance_stored(self, customer: str, stored: str, until: dt.datetime, batch: _Batch) -> None:
+        """A stored customer with no line in this input, moved to ``until`` (in the applying pass)."""
+        started = _time.perf_counter()
+        state = CustomerState.from_dict(json.loads(stored))
+        effects = self.engine.kernel.advance(state, until)
+        batch.counts.advanced += 1
+        batch.add(customer, state, effects)
+        self.progress.part("advancing", _time.perf_counter() - started)
+
+    def _apply_customer(self, customer: str, staged: list[StagedLine], stored: str | None, batch: _Batch,
+                        until: dt.datetime | None = None) -> None:
+        """One customer's lines applied to its state (and, with ``until``, the customer advanced
+        there, if it is or will be in the state file)."""
         validator = self.engine.validator
         state = CustomerState(customer) if stored is None else CustomerState.from_dict(json.loads(stored))
         lines: list[Line] = []
@@ -533,10 +590,19 @@ class _Runner:
                 code = outcome.code or "rejected"
                 counts.reject(code)
                 batch.rejected.append((batch.run_id, row.file, row.line_number, code, outcome.reason or code, row.text))
-        batch.add(customer, state if result.touched else None, result.effects)
+        if until is not None and (stored is not None or result.touched):
+            started = _time.perf_counter()
+            effects = result.effects + self.engine.kernel.advance(state, until)
+            counts.advanced += 1
+            self.progress.part("advancing", _time.perf_counter() - started)
+            batch.add(customer, state, effects)
+        else:
+            batch.add(customer, state if result.touched else None, result.effects)
 
     # ------------------------------------------------------------------ 4. advancing
     def _advance(self, run: Run, counts: Counts) -> None:
+        """Every stored customer moved to ``--until``, in a pass of its own: only for a run that
+        an older rewardlang started (a new run advances while it applies, ``_apply``)."""
         store, kernel, until = self.store, self.engine.kernel, self.request.until
         assert until is not None
         batch = _Batch(store, run.id, counts)
@@ -622,6 +688,55 @@ class _Batch:
         self.rejected.clear()
         self.customers = 0
         self.since = _time.monotonic()
+
+
+class _StoredStates:
+    """The state file's customers after a cursor, with their states, in customer order, read a
+    page at a time: the stored half of the applying pass that also advances (``_Runner._apply``).
+
+    A page is read only when the last one is used up, and only past the last customer read; the
+    pass has then written no customer past that one (it goes in order, and any customer it wrote
+    since is at most the last one read), so no page holds a customer this run already did.
+    Python compares the names by code point, as SQLite's ``ORDER BY`` of their UTF-8 does."""
+
+    def __init__(self, store: Store, after: str | None, page: int) -> None:
+        self.store = store
+        self.after = after
+        self.page = page
+        self.rows: list[tuple[str, str]] = []
+        self.next = 0
+        self.ended = False
+
+    def _ready(self) -> bool:
+        """Whether a row is waiting (reading the next page if needed)."""
+        if self.next < len(self.rows):
+            return True
+        if self.ended:
+            return False
+        self.rows = self.store.customers_after(self.after, self.page)
+        self.next = 0
+        if len(self.rows) < self.page:
+            self.ended = True
+        if not self.rows:
+            return False
+        self.after = self.rows[-1][0]
+        return True
+
+    def before(self, customer: str | None) -> Iterator[tuple[str, str]]:
+        """The stored customers before ``customer`` (all that are left, for None), taken."""
+        while self._ready():
+            row = self.rows[self.next]
+            if customer is not None and row[0] >= customer:
+                return
+            self.next += 1
+            yield row
+
+    def take(self, customer: str) -> str | None:
+        """``customer``'s stored state, taken, if it has one (call ``before`` first)."""
+        if self._ready() and self.rows[self.next][0] == customer:
+            self.next += 1
+            return self.rows[self.next - 1][1]
+        return None
 
 
 def _by_customer(rows: list[tuple[int, StagedLine]]) -> list[tuple[str, list[tuple[int, StagedLine]]]]:

@@ -632,11 +632,11 @@ class _Runner:
     def _write_files(self, run_id: int) -> None:
         store = self.store
         if self.request.ledger is None:
-            for line in store.ledger(run_id):
-                self.out.write(line + "\n")
+            for text in store.ledger_text(run_id):
+                self.out.write(text)
             self.out.flush()
         else:
-            _write_file(self.request.ledger, (line + "\n" for line in store.ledger(run_id)))
+            _write_file(self.request.ledger, store.ledger_text(run_id))
         if self.request.rejected is not None:
             _write_file(self.request.rejected, (
                 json.dumps({"file": file, "line_number": number, "line": text, "reason": reason},
@@ -806,10 +806,14 @@ def _show_command(command: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- staged values
 
+# json.loads with a hook builds a decoder per call; one decoder reads the same values
+_LOAD = json.JSONDecoder(parse_float=Decimal).decode
+
+
 def load_value(text: str) -> Any:
     """An event read back from the staging table, with numbers exact (as ``rewardlang.inputs``
     reads JSON Lines: ``Decimal`` for a number with a fraction or an exponent, ``int`` otherwise)."""
-    return json.loads(text, parse_float=Decimal)
+    return _LOAD(text)
 
 
 def dump_value(value: Any) -> str:

@@ -422,6 +422,17 @@ class Store:
             for (line,) in rows:
                 yield line
 
+    def ledger_text(self, run_id: int) -> Iterator[str]:
+        """``ledger``'s lines as text, each ending with a line break, several thousand to a piece:
+        what the ledger file is written from (a write per line cost more than reading them)."""
+        cursor = self.conn.execute(
+            "SELECT line FROM effects WHERE run = ? ORDER BY customer, time, from_event, event, seq", (run_id,))
+        while True:
+            rows = cursor.fetchmany(10_000)
+            if not rows:
+                return
+            yield "\n".join([line for (line,) in rows]) + "\n"
+
     def add_rejected(self, rows: Iterable[tuple[int, str, int, str, str, str]]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO rejected VALUES (?, ?, ?, ?, ?, ?)", rows)
 

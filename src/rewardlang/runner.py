@@ -39,6 +39,7 @@ state file keeps the lines of its last run only; for an older run it says so and
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ from typing import IO, Any, BinaryIO, Protocol
 
 import attrs
 
+from rewardlang import collector
 from rewardlang.carryover import Carryover
 from rewardlang.effects import Effect
 from rewardlang.engine import Engine, Line, apply_customer, line_of
@@ -224,7 +226,8 @@ def run(request: RunRequest, *, out: IO[str] | None = None, stdin: BinaryIO | No
         except StoreError as exc:
             raise RunError(str(exc)) from None
         try:
-            return _Runner(request, store, spooled, out, progress, say).go()
+            with collector.paused(collect_young=True):  # collected at each commit instead (_young_garbage)
+                return _Runner(request, store, spooled, out, progress, say).go()
         except sqlite3.Error as exc:
             raise RunError(f"{state_path}: the state file failed ({exc}); the run can go on: free what is "
                            "needed (disk space?) and run the same command again") from None
@@ -466,6 +469,7 @@ class _Runner:
             self.progress.step(len(rows) + len(rejected))
             rows.clear()
             rejected.clear()
+            _young_garbage()
 
         try:
             for name in self.request.inputs:
@@ -687,6 +691,7 @@ class _Batch:
         self.effects.clear()
         self.rejected.clear()
         self.customers = 0
+        _young_garbage()
         self.since = _time.monotonic()
 
 
@@ -737,6 +742,17 @@ class _StoredStates:
             self.next += 1
             return self.rows[self.next - 1][1]
         return None
+
+
+def _young_garbage() -> None:
+    """Free the garbage cycles made since the last commit.
+
+    A run holds the cyclic collector off (``collector.paused``) and calls this at each commit
+    instead: with the collector on, its passes over the objects a run makes — a few hundred
+    thousand a second, nearly all freed by reference counting — cost 5-10 % of a run. A commit
+    ends a batch, after which nothing of its customers is kept: one collection of the youngest
+    generation then frees whatever cycles they left, so memory stays as flat as before."""
+    gc.collect(0)
 
 
 def _by_customer(rows: list[tuple[int, StagedLine]]) -> list[tuple[str, list[tuple[int, StagedLine]]]]:

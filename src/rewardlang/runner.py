@@ -24,8 +24,8 @@ The pipeline (docs/running.md tells it for users):
    with lines or without — is applied, then advanced, then stored, once. (Customers are
    independent, so this is what applying them all and then advancing them all gives; the
    Spark and Dask runs do the same per bucket.) Reading, decoding, encoding and writing every
-   state twice was a fifth of a run. A run started by an older rewardlang, which advanced in a
-   phase of its own, finishes that way (``ADVANCE_IN_APPLY``).
+   state a second time, in a phase of its own, cost about an eighth of a run. A run started by
+   an older rewardlang, which advanced in that phase, finishes that way (``ADVANCE_IN_APPLY``).
 5. **Finish**: the run is marked done, the scratch file deleted, and the ledger and rejected
    files are written from what the state file holds (a temporary file, then a rename).
 

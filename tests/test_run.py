@@ -402,6 +402,37 @@ def test_a_second_night_stopped_after_any_commit_ends_as_one_run(events, tmp_pat
     assert advanced[0] == advanced[1] == str(len(states(tmp_path / "ref.db")))
 
 
+class _Recorded:
+    """A progress reporter that keeps [phase, total, done] of each phase."""
+
+    def __init__(self) -> None:
+        self.phases: list[list] = []
+
+    def start(self, phase, total):
+        self.phases.append([phase, total, 0])
+
+    def step(self, n):
+        self.phases[-1][2] += n
+
+    def finish(self):
+        pass
+
+
+def test_the_progress_of_a_night_counts_its_lines_and_the_customers_it_only_advances(events, tmp_path):
+    """With ``--until`` the applying pass also advances the stored customers: its progress counts
+    the input's lines and the stored customers, and ends at its total (resumed too)."""
+    cut, later, _ = second_night(events)
+    assert cli("run", BOOKSHOP, "a.jsonl", "--state", "s.db", "--until", cut).exit_code == 0
+    with Store.open("s.db", create=False, write=False) as store:
+        stored = store.customer_count()
+    tonight = len(Path("b.jsonl").read_text(encoding="utf-8").splitlines())
+    request = runner.RunRequest("bookshop.reward", PROGRAM, ("b.jsonl",), state="s.db", until=parse_instant(later),
+                                batch_size=2)
+    progress = _Recorded()
+    runner.run(request, out=io.StringIO(), progress=progress)
+    assert [p for p in progress.phases if p[0] == "applying"] == [["applying", tonight + stored, tonight + stored]]
+
+
 @pytest.mark.parametrize("stop_in", ["_apply", "_advance"])
 def test_a_run_of_an_older_rewardlang_advancing_apart_is_finished_as_it_began(events, tmp_path, monkeypatch,
                                                                               stop_in):

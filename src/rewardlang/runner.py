@@ -523,8 +523,12 @@ class _Runner:
         until = self.request.until if run.command.get(ADVANCE_IN_APPLY) else None
         walk = None if until is None else _StoredStates(store, cursor, max(1, self.request.batch_size))
         batch_size = self.request.batch_size
-        self.progress.start("applying", store.sorted_total())
-        self.progress.step(position)
+        if walk is None:
+            self.progress.start("applying", store.sorted_total())
+            self.progress.step(position)
+        else:  # what is done counts lines and stored customers, so that advancing shows too
+            self.progress.start("applying", store.sorted_total() + store.customer_count())
+            self.progress.step(position + (0 if cursor is None else store.customer_count(upto=cursor)))
         carried: list[tuple[int, StagedLine]] = []
         while True:
             fetched = store.sorted_after(fetched_to, FETCH_ROWS)
@@ -543,7 +547,10 @@ class _Runner:
                         cursor = other
                         if batch.due(batch_size):
                             batch.commit(cursor, position)
+                        self.progress.step(1)
                     stored = walk.take(customer)
+                    if stored is not None:
+                        self.progress.step(1)
                 self._apply_customer(customer, [line for _, line in lines], stored, batch, until)
                 cursor, position = customer, lines[-1][0]
                 if batch.due(batch_size):
@@ -556,6 +563,7 @@ class _Runner:
                 self._advance_stored(other, text, until, batch)  # type: ignore[arg-type]
                 if batch.due(batch_size):
                     batch.commit(other, position)
+                self.progress.step(1)
         separate = self.request.until is not None and until is None  # an older run's phase of its own
         batch.commit(None, None, phase="advancing" if separate else "finishing")
         self.progress.finish()

@@ -404,8 +404,11 @@ class Store:
         return self.conn.execute("SELECT customer, state FROM customers WHERE customer > ? ORDER BY customer "
                                  "LIMIT ?", (customer, limit)).fetchall()
 
-    def customer_count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+    def customer_count(self, upto: str | None = None) -> int:
+        """How many customers the file holds (``upto``: of them, those up to that one)."""
+        if upto is None:
+            return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM customers WHERE customer <= ?", (upto,)).fetchone()[0])
 
     # ------------------------------------------------------------------ effects and rejected lines
     def add_effects(self, rows: Iterable[tuple[int, str, int, int, str, int, str]]) -> None:

@@ -10,6 +10,7 @@ in time in tests/test_run_properties.py.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import fcntl
 import inspect
 import io
@@ -32,6 +33,7 @@ from rewardlang.cli import main
 from rewardlang.effects import canonical
 from rewardlang.engine import Engine
 from rewardlang.generate import benchmark_events
+from rewardlang.localtime import format_instant, parse_instant
 from rewardlang.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -317,16 +319,27 @@ def test_a_finished_run_run_again_applies_nothing_and_writes_the_same_files(even
         assert [r.phase for r in store.runs()] == ["done"]
 
 
+def stop_after_commits(patch: pytest.MonkeyPatch, n: int) -> None:
+    """Make the run stop (as on Ctrl-C) when it would commit a batch for the ``n+1``-th time."""
+    original = runner._Batch.commit
+    done = [0]
+
+    def commit(self, *args, **kwargs):
+        if done[0] == n:
+            raise KeyboardInterrupt
+        done[0] += 1
+        return original(self, *args, **kwargs)
+
+    patch.setattr(runner._Batch, "commit", commit)
+
+
 def test_a_run_stopped_half_way_is_finished_by_the_same_command_and_blocks_others(events, tmp_path, monkeypatch):
     Path("ev.jsonl").write_text(jsonl(events), encoding="utf-8")
     Path("other.jsonl").write_bytes(line(id="o1"))
     args = ["run", BOOKSHOP, "ev.jsonl", "--state", "s.db", "--ledger", "l.jsonl", "--until", UNTIL, "--batch-size", "3"]
 
-    def stop(self, run, counts):
-        raise KeyboardInterrupt
-
     with monkeypatch.context() as patch:
-        patch.setattr(runner._Runner, "_advance", stop)
+        stop_after_commits(patch, 4)
         assert cli(*args).exit_code != 0  # click reports the interrupt as "Aborted!"
     assert not Path("l.jsonl").exists()
     blocked = cli("run", BOOKSHOP, "other.jsonl", "--state", "s.db")
@@ -334,9 +347,134 @@ def test_a_run_stopped_half_way_is_finished_by_the_same_command_and_blocks_other
     assert "an earlier run did not finish" in blocked.stderr and "ev.jsonl --until 2027-06-01T00:00:00Z" in blocked.stderr
     finished = cli(*args)
     assert finished.exit_code == 0, finished.stderr
-    assert "resuming the unfinished run" in finished.stderr and "advancing" in finished.stderr
+    assert "resuming the unfinished run" in finished.stderr and "(it was at: applying)" in finished.stderr
     assert Path("l.jsonl").read_text(encoding="utf-8").splitlines() == expected_ledger(events)
     assert cli("run", BOOKSHOP, "other.jsonl", "--state", "s.db").exit_code == 0
+
+
+def second_night(events: list[dict]) -> tuple[str, str, list[str]]:
+    """Two nights of ``events``: a.jsonl up to a cut, b.jsonl after it with some of the customers
+    only (the others are only advanced); the cut, the second night's ``--until``, and the second
+    night's ledger as one ``Engine`` makes it."""
+    times = sorted(t for e in events[400:] if (t := parse_instant(e.get("time"))) is not None)
+    cut, later = format_instant(times[0] - dt.timedelta(seconds=1)), "2027-09-01T00:00:00Z"
+    customers = sorted({e["customer"] for e in events if isinstance(e.get("customer"), str)})
+    tonight = set(customers[1::3]) | set(customers[-2:])  # some customers, not the first, the last
+    first, second = events[:400], [e for e in events[400:] if e.get("customer") in tonight]
+    Path("a.jsonl").write_text(jsonl(first), encoding="utf-8")
+    Path("b.jsonl").write_text(jsonl(second), encoding="utf-8")
+    engine = Engine(PROGRAM)
+    engine.run([json.loads(json.dumps(e), parse_float=Decimal) for e in first])
+    engine.advance(cut)
+    report = engine.run([json.loads(json.dumps(e), parse_float=Decimal) for e in second])
+    expected = [e.to_json() for e in canonical(list(report.effects) + list(engine.advance(later)))]
+    return cut, later, expected
+
+
+@pytest.mark.parametrize("stops", [None, 0, 1, 2, 5, 9, 14, 20])
+def test_a_second_night_stopped_after_any_commit_ends_as_one_run(events, tmp_path, monkeypatch, stops):
+    """The second night applies some customers and only advances the others, in one pass in
+    customer order, committing one customer at a time: its ledger is ``Engine``'s, and stopped
+    after any commit, the same command finishes it with the ledger, rejected lines and states of
+    a run that was not stopped."""
+    cut, later, expected = second_night(events)
+    for state in ("s.db", "ref.db"):
+        assert cli("run", BOOKSHOP, "a.jsonl", "--state", state, "--until", cut).exit_code == 0
+    reference = cli("run", BOOKSHOP, "b.jsonl", "--state", "ref.db", "--until", later, "--ledger", "ref.jsonl",
+                    "--rejected", "ref-rejected.jsonl")
+    assert reference.exit_code == 0, reference.stderr
+    assert Path("ref.jsonl").read_text(encoding="utf-8").splitlines() == expected
+    assert summary(reference.stderr)["applied"] > 50
+    args = ["run", BOOKSHOP, "b.jsonl", "--state", "s.db", "--until", later, "--ledger", "l.jsonl",
+            "--rejected", "r.jsonl", "--batch-size", "1"]
+    if stops is not None:
+        with monkeypatch.context() as patch:
+            stop_after_commits(patch, stops)
+            assert cli(*args).exit_code != 0
+    finished = cli(*args)
+    assert finished.exit_code == 0, finished.stderr
+    assert Path("l.jsonl").read_bytes() == Path("ref.jsonl").read_bytes()
+    assert Path("r.jsonl").read_bytes() == Path("ref-rejected.jsonl").read_bytes()
+    assert states(tmp_path / "s.db") == states(tmp_path / "ref.db")
+    assert summary(finished.stderr) == summary(reference.stderr)
+    advanced = [re.search(r"--until: ([\d,]+) customers advanced", out).group(1)
+                for out in (finished.stderr, reference.stderr)]
+    assert advanced[0] == advanced[1] == str(len(states(tmp_path / "ref.db")))
+
+
+class _Recorded:
+    """A progress reporter that keeps [phase, total, done] of each phase."""
+
+    def __init__(self) -> None:
+        self.phases: list[list] = []
+
+    def start(self, phase, total):
+        self.phases.append([phase, total, 0])
+
+    def step(self, n):
+        self.phases[-1][2] += n
+
+    def finish(self):
+        pass
+
+
+def test_the_progress_of_a_night_counts_its_lines_and_the_customers_it_only_advances(events, tmp_path):
+    """With ``--until`` the applying pass also advances the stored customers: its progress counts
+    the input's lines and the stored customers, and ends at its total (resumed too)."""
+    cut, later, _ = second_night(events)
+    assert cli("run", BOOKSHOP, "a.jsonl", "--state", "s.db", "--until", cut).exit_code == 0
+    with Store.open("s.db", create=False, write=False) as store:
+        stored = store.customer_count()
+    tonight = len(Path("b.jsonl").read_text(encoding="utf-8").splitlines())
+    request = runner.RunRequest("bookshop.reward", PROGRAM, ("b.jsonl",), state="s.db", until=parse_instant(later),
+                                batch_size=2)
+    progress = _Recorded()
+    runner.run(request, out=io.StringIO(), progress=progress)
+    assert [p for p in progress.phases if p[0] == "applying"] == [["applying", tonight + stored, tonight + stored]]
+
+
+@pytest.mark.parametrize("stop_in", ["_apply", "_advance"])
+def test_a_run_of_an_older_rewardlang_advancing_apart_is_finished_as_it_began(events, tmp_path, monkeypatch,
+                                                                              stop_in):
+    """An unfinished run begun by a rewardlang that advanced in a phase of its own (its command
+    has no ``advance_in_apply``) goes on that way: stopped while applying or advancing, the
+    same command finishes it as one run."""
+    cut, later, expected = second_night(events)
+    for state in ("s.db", "ref.db"):
+        assert cli("run", BOOKSHOP, "a.jsonl", "--state", state, "--until", cut).exit_code == 0
+    assert cli("run", BOOKSHOP, "b.jsonl", "--state", "ref.db", "--until", later, "--ledger", "ref.jsonl").exit_code == 0
+    assert Path("ref.jsonl").read_text(encoding="utf-8").splitlines() == expected
+    args = ["run", BOOKSHOP, "b.jsonl", "--state", "s.db", "--until", later, "--ledger", "l.jsonl", "--batch-size", "1"]
+    new_run = runner._Runner._new_run
+    stopped = getattr(runner._Runner, stop_in)
+
+    def old_run(self, identity, command):
+        run = new_run(self, identity, command)
+        with self.store.transaction():
+            self.store.conn.execute("UPDATE runs SET command = ? WHERE id = ?",
+                                    (json.dumps({k: v for k, v in run.command.items() if k != runner.ADVANCE_IN_APPLY}),
+                                     run.id))
+        return self.store.run_by_id(run.id)
+
+    def stop_half_way(self, run, counts):
+        if stop_in == "_advance":
+            raise KeyboardInterrupt
+        stop_after_commits(patch, 2)
+        return stopped(self, run, counts)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runner._Runner, "_new_run", old_run)
+        patch.setattr(runner._Runner, stop_in, stop_half_way)
+        assert cli(*args).exit_code != 0
+    with Store.open("s.db", create=False, write=False) as store:
+        run = store.runs()[-1]
+        assert runner.ADVANCE_IN_APPLY not in run.command
+        assert run.phase == {"_apply": "applying", "_advance": "advancing"}[stop_in]
+    finished = cli(*args)
+    assert finished.exit_code == 0, finished.stderr
+    assert "resuming the unfinished run" in finished.stderr
+    assert Path("l.jsonl").read_bytes() == Path("ref.jsonl").read_bytes()
+    assert states(tmp_path / "s.db") == states(tmp_path / "ref.db")
 
 
 def test_a_second_process_gets_a_clear_error(events, tmp_path):
@@ -569,11 +707,11 @@ def test_a_lost_scratch_file_is_made_again_and_the_run_goes_on(events, tmp_path,
     original = runner._Runner._apply_customer
     applied: list[str] = []
 
-    def stop_after_five(self, customer, staged, stored, batch):
+    def stop_after_five(self, customer, *args):
         if len(applied) == 5:
             raise KeyboardInterrupt
         applied.append(customer)
-        return original(self, customer, staged, stored, batch)
+        return original(self, customer, *args)
 
     with monkeypatch.context() as patch:
         patch.setattr(runner._Runner, "_apply_customer", stop_after_five)

@@ -2,7 +2,10 @@
 
 It is a plain value: ``to_dict()`` gives JSON-friendly data (instants and decimals as text) and
 ``CustomerState.from_dict`` restores it exactly, so a run can stop anywhere, be persisted, and go
-on with the same result. Customers never share state.
+on with the same result. Customers never share state. ``rewardlang run`` writes and reads every
+customer's state once a run (and Spark and Dask once a bucket), so both are written for speed:
+instants through ``rewardlang.isotext`` (the same text as ``localtime``, in half the time),
+and no call per value where a comprehension can test for None itself. The form is unchanged.
 
 What it holds (LANGUAGE.md §4): the clock; the balance and its lots (FIFO, each with its expiry);
 pending awards; the profile; the tier and tiers kept; counters of counting rules with their
@@ -19,7 +22,7 @@ import heapq
 from decimal import Decimal
 from typing import Any
 
-from rewardlang.localtime import format_instant, parse_instant
+from rewardlang.isotext import instant_text, text_instant
 
 # the order of scheduled items due at one instant (§4 step 1)
 RELEASE, EXPIRY, REMINDER, BIRTHDAY, INACTIVITY, TIER = range(6)
@@ -36,11 +39,15 @@ class Lot:
         self.source = source
 
     def to_list(self) -> list[Any]:
-        return [self.id, self.points, _t(self.available), _t(self.expires), self.source]
+        expires = self.expires
+        return [self.id, self.points, instant_text(self.available), None if expires is None else instant_text(expires),
+                self.source]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> Lot:
-        return cls(data[0], data[1], _p(data[2]), _p(data[3]), data[4])
+        expires = data[3]
+        return cls(data[0], data[1], text_instant(data[2]), None if expires is None else text_instant(expires),
+                   data[4])
 
 
 class Award:
@@ -213,7 +220,7 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "entries": [[_t(t), i, k, _d(a), c] for t, i, k, a, c in self.entries],
+            "entries": [[instant_text(t), i, k, None if a is None else str(a), c] for t, i, k, a, c in self.entries],
             "spend_total": _d(self.spend_total),
             "counts": dict(self.counts),
         }
@@ -221,7 +228,7 @@ class History:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         h = cls()
-        h.entries = [[_p(t), i, k, _dd(a), c] for t, i, k, a, c in data["entries"]]
+        h.entries = [[text_instant(t), i, k, None if a is None else Decimal(a), c] for t, i, k, a, c in data["entries"]]
         h.spend_total = Decimal(data["spend_total"])
         h.counts = dict(data["counts"])
         return h
@@ -308,7 +315,7 @@ class CustomerState:
             "birthday": [_t(self.birthday_due), self.birthday_year],
             "inactive_done": sorted(self.inactive_done),
             "reminders_sent": sorted([n, d] for n, d in self.reminders_sent),
-            "schedule": [[_t(d), o, i, k, list(p)] for d, o, i, k, p in sorted(self.schedule)],
+            "schedule": [[instant_text(d), o, i, k, list(p)] for d, o, i, k, p in sorted(self.schedule)],
             "seq": self.seq,
         }
 
@@ -334,7 +341,7 @@ class CustomerState:
         s.birthday_due, s.birthday_year = _p(data["birthday"][0]), data["birthday"][1]
         s.inactive_done = set(data["inactive_done"])
         s.reminders_sent = {(n, d) for n, d in data["reminders_sent"]}
-        s.schedule = [(_p(d), o, i, k, tuple(p)) for d, o, i, k, p in data["schedule"]]
+        s.schedule = [(text_instant(d), o, i, k, tuple(p)) for d, o, i, k, p in data["schedule"]]
         heapq.heapify(s.schedule)
         s.seq = data["seq"]
         return s
@@ -344,11 +351,11 @@ _ZERO = Decimal(0)
 
 
 def _t(value: dt.datetime | None) -> str | None:
-    return None if value is None else format_instant(value)
+    return None if value is None else instant_text(value)
 
 
 def _p(value: str | None) -> dt.datetime | None:
-    return None if value is None else parse_instant(value)
+    return None if value is None else text_instant(value)
 
 
 def _d(value: Decimal | None) -> str | None:

@@ -404,8 +404,11 @@ class Store:
         return self.conn.execute("SELECT customer, state FROM customers WHERE customer > ? ORDER BY customer "
                                  "LIMIT ?", (customer, limit)).fetchall()
 
-    def customer_count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+    def customer_count(self, upto: str | None = None) -> int:
+        """How many customers the file holds (``upto``: of them, those up to that one)."""
+        if upto is None:
+            return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM customers WHERE customer <= ?", (upto,)).fetchone()[0])
 
     # ------------------------------------------------------------------ effects and rejected lines
     def add_effects(self, rows: Iterable[tuple[int, str, int, int, str, int, str]]) -> None:
@@ -421,6 +424,17 @@ class Store:
                 return
             for (line,) in rows:
                 yield line
+
+    def ledger_text(self, run_id: int) -> Iterator[str]:
+        """``ledger``'s lines as text, each ending with a line break, several thousand to a piece:
+        what the ledger file is written from (a write per line cost more than reading them)."""
+        cursor = self.conn.execute(
+            "SELECT line FROM effects WHERE run = ? ORDER BY customer, time, from_event, event, seq", (run_id,))
+        while True:
+            rows = cursor.fetchmany(10_000)
+            if not rows:
+                return
+            yield "\n".join([line for (line,) in rows]) + "\n"
 
     def add_rejected(self, rows: Iterable[tuple[int, str, int, str, str, str]]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO rejected VALUES (?, ?, ?, ?, ?, ?)", rows)

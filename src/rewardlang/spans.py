@@ -29,6 +29,11 @@ _set_column = Span.column.__set__  # type: ignore[attr-defined]
 _set_end_line = Span.end_line.__set__  # type: ignore[attr-defined]
 _set_end_column = Span.end_column.__set__  # type: ignore[attr-defined]
 
+#: the setters of a span's slots, in field order, for code that makes spans in a hot loop
+#: without the call to ``make_span`` (the parser's tree builder): ``object.__new__(Span)`` and
+#: all five set make the same frozen span
+SPAN_SETTERS = (_set_filename, _set_line, _set_column, _set_end_line, _set_end_column)
+
 
 def make_span(filename: str, line: int, column: int, end_line: int, end_column: int) -> Span:
     """``Span(filename, line, column, end_line, end_column)``, a third faster: the slots are set

@@ -533,6 +533,34 @@ def test_unit_reductions_call_nothing_and_build_the_same_tree(fparser):
     assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
 
 
+def test_inlined_repetitions_are_lists_and_build_the_same_tree(fparser):
+    from rewardlang.fast_lexer import _Extend
+
+    extends, seen, stack = set(), set(), [fparser._fast_parse.start_row]
+    while stack:
+        row = stack.pop()
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        for action in row.values():
+            if isinstance(action, dict):
+                stack.append(action)
+            elif isinstance(action, _Extend):
+                extends.add(action[1])
+    assert any(name.startswith("__start_star") for name in extends)
+    assert any(name.startswith("__modifiers_star") for name in extends)
+    text = (
+        "currency SEK\nevent purchase with amount money, category text, items number\n"
+        "customer has city text, birthdate date\nsegment s = customer.city is \"A\"\n"
+        "segment t = customer.city in [\"A\", \"B\", \"C\"] or not (customer.age between 1 and 2)"
+        " and customer.age > 3\n\n"
+        'rule "x": purchase earns 2 points per 10 SEK, at most 3 per month, for s or t, '
+        "on monday or friday\n"
+        'rule "y": purchase earns 1 point, instead of "x" and "x"\n'
+    )
+    assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
+
+
 def test_scan_streams_the_tokens_and_collects_the_comments(fparser):
     text = 'purchase earns 5 points  # five\n# own line\nsignup earns 1 point\n'
     comments: list = []

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any, NamedTuple
 
 from lark import Token
@@ -380,6 +381,17 @@ class _Unit(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class _Extend(tuple):  # type: ignore[type-arg]
+    """A reduce action of a left-recursive repetition that Lark inlines into its parent
+    (``__start_star_0: __start_star_0 statement _NL``): (length of the rule, its origin). Its
+    value is a plain list — the first child's list, the other children appended — where Lark
+    builds a ``Tree`` through four calls (a child filter, a partial, the transformer's
+    ``__default__``, ``Tree``) only for the parent to take its children out again. One a
+    statement and one a modifier; the loop does it in place."""
+
+    __slots__ = ()
+
+
 def _returns_only_child(callback: Any) -> bool:
     """Whether a rule's callback, given one child, returns it: Lark's ``ExpandSingleChild`` (a
     ``?`` rule), or a transformer method marked ``returns_only_child``."""
@@ -388,6 +400,79 @@ def _returns_only_child(callback: Any) -> bool:
     if isinstance(callback, ExpandSingleChild):
         return True
     return getattr(getattr(callback, "__func__", callback), "returns_only_child", False) is True
+
+
+def _child_filter(callback: Any) -> tuple[list[tuple[int, bool, int]], int, Any] | None:
+    """A Lark LALR child filter's plan — (which children, whether each is expanded, how many
+    ``None`` placeholders before it), the placeholders at the end, the callback it feeds — or
+    None when ``callback`` is not one."""
+    from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders
+
+    if type(callback) is ChildFilterLALR:
+        return [(i, bool(x), n) for i, x, n in callback.to_include], callback.append_none, callback.node_builder
+    if type(callback) is ChildFilterLALR_NoPlaceholders:
+        return [(i, bool(x), 0) for i, x in callback.to_include], 0, callback.node_builder
+    return None
+
+
+def _list_filter(to_include: list[tuple[int, bool, int]], append_none: int, builder: Any) -> Any:
+    """Lark's ``ChildFilterLALR`` over children whose inlined (``_``) rules are plain lists
+    rather than trees; ``builder`` None: the filtered list is the value (an inlined rule's own)."""
+
+    def filtered_children(children: list) -> Any:
+        filtered: list = []
+        for i, expand, nones in to_include:
+            if nones:
+                filtered += [None] * nones
+            if expand:
+                if filtered:
+                    filtered += children[i]
+                else:  # as Lark: the left-recursive child's list is taken over
+                    filtered = children[i]
+            else:
+                filtered.append(children[i])
+        if append_none:
+            filtered += [None] * append_none
+        return filtered if builder is None else builder(filtered)
+
+    return filtered_children
+
+
+def _is_default_tree(callback: Any, name: str) -> bool:
+    """Whether ``callback`` is Lark's default for a rule the transformer has no method for: a
+    ``Tree(name, children)`` (through the transformer's ``__default__``)."""
+    return isinstance(callback, partial) and callback.args == (name,) and not callback.keywords
+
+
+def _compiled_action(rule: Any, callback: Any) -> Any:
+    """The flattened table's reduce action for ``rule`` (see ``FastParse``). Rules that Lark
+    inlines into their parent (names starting with ``_``) give plain lists instead of trees,
+    and the parents' child filters take them as lists; any callback of a shape not known here
+    raises, and the caller keeps Lark's own loop."""
+    name = rule.origin.name
+    size = len(rule.expansion)
+    plan = _child_filter(callback)
+    if name.startswith("_"):
+        if plan is None:
+            if not _is_default_tree(callback, name):
+                raise TypeError(f"unexpected callback for {name}: {callback!r}")
+            return _Reduce((size, None, name))  # the children as they are: the list itself
+        to_include, append_none, builder = plan
+        if not _is_default_tree(builder, name):
+            raise TypeError(f"unexpected callback for {name}: {builder!r}")
+        if size >= 2 and not append_none and to_include == [(0, True, 0)] + [(i, False, 0) for i in range(1, size)]:
+            return _Extend((size, name))
+        return _Reduce((size, _list_filter(to_include, append_none, None), name))
+    inlined = [i for i, sym in enumerate(rule.expansion) if not sym.is_term and sym.name.startswith("_")]
+    if plan is not None and any(expand for _, expand, _ in plan[0]):
+        if sorted(i for i, expand, _ in plan[0] if expand) != inlined:
+            raise TypeError(f"unexpected child filter for {name}")
+        return _Reduce((size, _list_filter(*plan), name))
+    if inlined:
+        raise TypeError(f"unexpected callback for {name}: {callback!r}")
+    if size == 1 and _returns_only_child(callback):
+        return _Unit((name,))
+    return _Reduce((size, callback, name))
 
 
 class FastParse:
@@ -399,6 +484,10 @@ class FastParse:
     once, in one loop. It returns what ``lark.parse(tokens)`` returns and raises
     ``UnexpectedToken`` where that would fail (it keeps no interactive parser for recovery:
     the careful path is there for that).
+
+    The rules Lark inlines into their parent (``_`` names: the repetitions) give plain lists, not
+    trees, and the parents' child filters are rebuilt to take them (``_compiled_action``): the
+    parents' callbacks see the same children.
 
     Built from Lark's internals (``lark.parser.parser.parser``: the parse table and callbacks);
     should they ever not have the expected shape, construction raises and the caller keeps
@@ -420,15 +509,16 @@ class FastParse:
         # one dict per state; a shift or a goto holds the next state's dict itself (not its
         # number), so the loop follows it without a lookup
         rows: dict[Any, dict[str, Any]] = {state: {} for state in table.states}
+        compiled: dict[Any, Any] = {}  # rule -> its action, one for all the rows it is in
         for state, row in table.states.items():
             flat = rows[state]
             for symbol, (action, arg) in row.items():
                 if action is Shift:
                     flat[symbol] = rows[arg]
-                elif len(arg.expansion) == 1 and _returns_only_child(callbacks[arg]):
-                    flat[symbol] = _Unit((arg.origin.name,))
                 else:
-                    flat[symbol] = _Reduce((len(arg.expansion), callbacks[arg], arg.origin.name))
+                    if arg not in compiled:
+                        compiled[arg] = _compiled_action(arg, callbacks[arg])
+                    flat[symbol] = compiled[arg]
         self.start_row = rows[self.start_state]
         self.end_row = rows[self.end_state]
         self.terminals_by_name = getattr(lark, "_terminals_dict", None)
@@ -461,10 +551,7 @@ class FastParse:
                                    else token)
                         row = act
                         break
-                    if cls is _Unit:  # the value stays; only the state changes
-                        del states[-1]
-                        row = states[-1][act[0]]
-                    else:
+                    if cls is _Reduce:
                         size, callback, origin = act
                         if size:
                             children = values[-size:]
@@ -472,7 +559,16 @@ class FastParse:
                             del states[-size:]
                         else:
                             children = []
-                        push_value(callback(children))
+                        push_value(children if callback is None else callback(children))
+                        row = states[-1][origin]
+                    elif cls is _Unit:  # the value stays; only the state changes
+                        del states[-1]
+                        row = states[-1][act[0]]
+                    else:  # _Extend: the rest of the children appended to the first's list
+                        size, origin = act
+                        values[-size] += values[1 - size:]
+                        del values[1 - size:]
+                        del states[-size:]
                         row = states[-1][origin]
                     if row is end_row:
                         return values[-1]

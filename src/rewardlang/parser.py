@@ -505,6 +505,10 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         items = _nodes(c)
         return items[0] if len(items) == 1 else _new.And(tuple(items), self._span(c))
 
+    # one child (``or_condition: and_condition``) is a condition node, returned as it is: FastParse
+    # skips the call (a condition without `or` or `and` is most of them)
+    or_.returns_only_child = and_.returns_only_child = True  # type: ignore[attr-defined]
+
     def not_(self, c):
         return _new.Not(c[1], self._span(c))
 

@@ -581,6 +581,18 @@ def test_strings_with_and_without_escapes():
     assert unquote(r'"back\\slash"') == "back\\slash"
 
 
+def test_first_chars_and_the_identifier_tried_first(fparser):
+    from rewardlang.fast_lexer import first_chars
+
+    assert first_chars("[a-c_][a-z]*") == frozenset("abc_")
+    assert first_chars("(?:x|y)z") == frozenset("xy") and first_chars("(?:xa|yb)") is None
+    assert first_chars("a?b") is None and first_chars("(?i:a)") is None
+    assert first_chars("-?[0-9]+") is None and first_chars("#[^\\n]*") == frozenset("#")
+    # NAME begins with a letter or _, which nothing else does: the regular expression tries it first
+    assert fparser.fast_lexer.regex_order[0] == "NAME"
+    assert fparser.fast_lexer.regex.pattern.index("(?P<NAME>") < fparser.fast_lexer.regex.pattern.index("(?P<DATE>")
+
+
 def test_make_span_is_a_span():
     import attrs
 

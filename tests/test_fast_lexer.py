@@ -561,6 +561,32 @@ def test_inlined_repetitions_are_lists_and_build_the_same_tree(fparser):
     assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
 
 
+@pytest.mark.parametrize("text", [
+    "",
+    "\n\n",
+    "# only a comment",
+    'currency SEK  # the money\n# own line\n\nrule "a": purchase earns 1 point per 10 SEK,\n'
+    '    at most 3 per month\n\tsignup earns 5 points\n',
+    "purchase earns earns\n",  # a syntax error
+    "purchase earns 5 points €\n",  # a character no terminal matches
+    "purchase where amount >= 5,50 SEK earns 5 points",  # no line break at the end
+])
+def test_parse_text_is_scan_then_the_parser_loop(fparser, text):
+    """``FastParse.parse_text`` (lexing and parsing in one loop) gives what ``scan`` fed to the
+    loop gives: the same tree, the same comments, the same exception."""
+    def run(parse):
+        comments: list = []
+        try:
+            return ("ok", dump(parse(text, comments)), comments)
+        except Exception as exc:  # noqa: BLE001
+            return ("raised", type(exc).__name__, str(exc), comments)
+
+    fparser.builder.filename, fparser.builder.line_offset = "p.reward", 0
+    one_loop = run(lambda t, c: fparser._fast_parse.parse_text(fparser.fast_lexer, t, c))
+    two_loops = run(lambda t, c: fparser._fast_parse(fparser.fast_lexer.scan(t, c)))
+    assert one_loop == two_loops
+
+
 def test_scan_streams_the_tokens_and_collects_the_comments(fparser):
     text = 'purchase earns 5 points  # five\n# own line\nsignup earns 1 point\n'
     comments: list = []

@@ -357,7 +357,6 @@ class FastLexer(Lexer):
         else:
             line, line_start = 1, 0
 
-        new_token = Token._future_new  # Token(...) without its keyword-argument shim
         str_new = str.__new__
         renames = self.renames
         ignore = self.ignore_types
@@ -383,9 +382,16 @@ class FastLexer(Lexer):
                     line_start = pos + value.rindex("\n") + 1
                     if kind == continuation and breaks == 1 and value[-1] in " \t":
                         continue  # the next line continues this statement
-                    if kind not in ignore:
-                        tok = new_token(kind, value, pos, first_line, column,
-                                        line, stop - line_start + 1, stop)
+                    if kind not in ignore:  # a line break that ends a statement: by hand, as below
+                        tok = str_new(Token, value)
+                        tok.type = kind
+                        tok.value = value
+                        tok.start_pos = pos
+                        tok.line = first_line
+                        tok.column = column
+                        tok.end_line = line
+                        tok.end_column = stop - line_start + 1
+                        tok.end_pos = stop
                         yield tok
                     continue
                 if kind in ignore:
@@ -625,6 +631,124 @@ class FastParse:
                         return values[-1]
                     push_state(row)
         raise self._unexpected(token, row)  # pragma: no cover - no table shifts the end
+
+    def parse_text(self, lexer: FastLexer, text: str, comments: list[LexedComment]) -> Any:
+        """``self(lexer.scan(text, comments))`` in one loop: each token is lexed and parsed in
+        the same iteration, without a generator between the two (its resumption, the loop over
+        it and reading the token's type back cost about 3 % of a parse). The lexing is
+        ``FastLexer.scan``'s, step for step, and the parsing ``__call__``'s: the tests hold all
+        three to the careful path, spans included."""
+        token_callbacks = self.token_callbacks
+        end_row = self.end_row
+        row = self.start_row
+        states = [row]
+        values: list[Any] = []
+        push_state = states.append
+        push_value = values.append
+
+        line, line_start = 1, 0
+        str_new = str.__new__
+        renames = lexer.renames
+        ignore = lexer.ignore_types
+        newline_types = lexer.newline_types
+        comment_types = lexer.comment_types
+        continuation = CONTINUATION_TERMINAL
+        error = _ERROR_GROUP
+        end_of_text = _END_GROUP
+        tok: Token | None = None
+        # the matches, then the end of the input (None): one loop for both, as in __call__
+        for phase in (lexer.regex.finditer(text), (None,)):
+            for m in phase:
+                # ---- the next token (FastLexer.scan), or the end of the input
+                if m is None:
+                    tok = Token.new_borrow_pos("$END", "", tok) if tok else Token("$END", "", 0, 1, 1)
+                    kind = "$END"
+                else:
+                    kind = m.lastgroup  # type: ignore[assignment]
+                    pos, stop = m.span(kind)
+                    value = text[pos:stop]
+                    first_line = line
+                    if kind in renames:
+                        kind = renames[kind].get(value, kind)
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    elif kind in newline_types:
+                        breaks = value.count("\n")
+                        if breaks:
+                            column = pos - line_start + 1
+                            line += breaks
+                            line_start = pos + value.rindex("\n") + 1
+                            if kind == continuation and breaks == 1 and value[-1] in " \t":
+                                continue  # the next line continues this statement
+                            if kind in ignore:
+                                continue
+                            end_column = stop - line_start + 1
+                        elif kind in ignore:
+                            if kind in comment_types:
+                                comments.append(LexedComment(
+                                    line, pos - line_start + 1, value, not text[line_start:pos].strip()
+                                ))
+                            continue
+                        else:
+                            column = pos - line_start + 1
+                            end_column = column + stop - pos
+                    elif kind in ignore or kind == end_of_text:
+                        continue
+                    elif kind == error:
+                        raise UnexpectedCharacters(
+                            text, pos, line, pos - line_start + 1,
+                            allowed={t.name for t in lexer.terminals} - ignore,
+                            token_history=[tok] if tok is not None else None,
+                            terminals_by_name=lexer.terminals_by_name,
+                        )
+                    else:
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    tok = str_new(Token, value)
+                    tok.type = kind
+                    tok.value = value
+                    tok.start_pos = pos
+                    tok.line = first_line
+                    tok.column = column
+                    tok.end_line = line
+                    tok.end_column = end_column
+                    tok.end_pos = stop
+                # ---- its shift, after the reductions it calls for (__call__)
+                while True:
+                    try:
+                        act = row[kind]
+                    except KeyError:
+                        raise self._unexpected(tok, row) from None
+                    cls = act.__class__
+                    if cls is dict:
+                        push_state(act)
+                        push_value(token_callbacks[kind](tok) if token_callbacks and kind in token_callbacks
+                                   else tok)
+                        row = act
+                        break
+                    if cls is _Reduce:
+                        size, callback, origin = act
+                        if size:
+                            children = values[-size:]
+                            del values[-size:]
+                            del states[-size:]
+                        else:
+                            children = []
+                        push_value(children if callback is None else callback(children))
+                        row = states[-1][origin]
+                    elif cls is _Unit:
+                        del states[-1]
+                        row = states[-1][act[0]]
+                    else:
+                        size, origin = act
+                        values[-size] += values[1 - size:]
+                        del values[1 - size:]
+                        del states[-size:]
+                        row = states[-1][origin]
+                    if row is end_row:
+                        return values[-1]
+                    push_state(row)
+        raise self._unexpected(tok, row)  # pragma: no cover - no table shifts the end
 
     def _unexpected(self, token: Token, row: dict[str, Any]) -> Exception:
         expected = {s for s in row if s.isupper()}

@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import threading
+from functools import partial
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
@@ -790,8 +791,11 @@ class Parser:
             from rewardlang.fast_lexer import FastParse
 
             self._fast_parse = FastParse(self.fast_lark)
+            #: lex and parse a text in one loop (FastParse.parse_text)
+            self._fast_parse_text = partial(self._fast_parse.parse_text, self.fast_lexer)
         except Exception:  # noqa: BLE001
             self._fast_parse = self.fast_lark.parse
+            self._fast_parse_text = lambda text, comments: self._fast_parse(self.fast_lexer.scan(text, comments))
         self.keywords = keywords_of(self.lark)
         self._messages: dict[object, tuple[str, str | None] | None] = {}
         self._examples: list | None = None
@@ -815,7 +819,7 @@ class Parser:
                 self.builder.filename, self.builder.line_offset = filename, 0
                 try:
                     lexed: list = []  # the comments, as scan() meets them
-                    statements = self._fast_parse(self.fast_lexer.scan(source + "\n", lexed))
+                    statements = self._fast_parse_text(source + "\n", lexed)
                 except Exception:  # noqa: BLE001 - any failure: the careful path decides
                     pass
                 else:

@@ -447,7 +447,7 @@ class Checker:
 
     # ------------------------------------------------------------------ rules
     def _collect_rule(self, rule: ast.Rule) -> None:
-        name = printer.rule_name(rule)
+        name = rule.name.value if rule.name is not None else printer.rule_name(rule)
         if name in self.rule_index:
             span = rule.name.span if rule.name is not None else rule.span
             first = self.rules[self.rule_index[name]].span.line
@@ -466,6 +466,11 @@ class Checker:
             self._weekday_window(rule)
 
     def _trigger(self, trigger: ast.Trigger) -> str | None:
+        if trigger.__class__ is ast.EventTrigger:  # most rules: the branch below, for it alone
+            event = self._event(trigger.event)
+            if trigger.where is not None and event is not None:
+                self._condition(trigger.where, _Scope(event, self._fields_of(event), "rule"))
+            return event
         if isinstance(trigger, (ast.EventTrigger, ast.FirstTrigger, ast.CountTrigger, ast.FieldSumTrigger)):
             counted = isinstance(trigger, (ast.CountTrigger, ast.FieldSumTrigger))
             event = self._event(trigger.event, plural=counted)
@@ -512,12 +517,13 @@ class Checker:
     def _effect(self, effect: ast.Effect, trigger: ast.Trigger, event: str | None) -> None:
         if isinstance(effect, ast.PointsEffect):
             value = effect.points.value
-            low = int(value)
-            if value > 1 and not _is_whole(value):
-                example = f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
-            else:
-                example = "1 point" if 0 < value < 1 else "50 points"
-            self._count(effect.points, "the number of points", example)
+            if value <= 0 or not _is_whole(value):  # what _count reports: only then an example
+                low = int(value)
+                if value > 1 and not _is_whole(value):
+                    example = f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
+                else:
+                    example = "1 point" if 0 < value < 1 else "50 points"
+                self._count(effect.points, "the number of points", example)
         elif isinstance(effect, ast.RateEffect):
             if effect.points.value <= 0:
                 self.err("RL301", f"the points per amount must be more than zero, not "

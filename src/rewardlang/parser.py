@@ -443,7 +443,10 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return (trigger, "converts to", c[4], c[5])
 
     def event_trigger(self, c):
-        return _new.EventTrigger(self._name(c[0]), c[1], self._span(c))
+        name = self._name(c[0])
+        if c[1] is None:  # the event's name alone: the trigger's span is the name's (one object)
+            return _new.EventTrigger(name, None, name.span)
+        return _new.EventTrigger(name, c[1], self._span(c))
 
     def first_trigger(self, c):
         return _new.FirstTrigger(self._name(c[1]), c[2], self._span(c))
@@ -584,7 +587,8 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     # -- operands
     def field_ref(self, c):
-        return _new.FieldRef(self._name(c[0]), self._span(c))
+        name = self._name(c[0])  # a name alone: the reference's span is the name's (one object)
+        return _new.FieldRef(name, name.span)
 
     def customer_field_ref(self, c):
         return _new.CustomerFieldRef(self._name(c[2]), self._span(c))

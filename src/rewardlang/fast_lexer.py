@@ -449,6 +449,15 @@ class _Extend(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class _Pad(tuple):  # type: ignore[type-arg]
+    """A reduce action whose Lark child filter only adds ``None`` for optional parts left out
+    (``NAME [where]`` without ``where``): (length of the rule, its callback, its origin, the
+    places and runs of ``None`` to insert into the children, in order). The loop inserts them
+    and calls the callback itself: one call instead of two (about one a rule)."""
+
+    __slots__ = ()
+
+
 def _returns_only_child(callback: Any) -> bool:
     """Whether a rule's callback, given one child, returns it: Lark's ``ExpandSingleChild`` (a
     ``?`` rule), or a transformer method marked ``returns_only_child``."""
@@ -525,6 +534,19 @@ def _compiled_action(rule: Any, callback: Any) -> Any:
         if sorted(i for i, expand, _ in plan[0] if expand) != inlined:
             raise TypeError(f"unexpected child filter for {name}")
         return _Reduce((size, _list_filter(*plan), name))
+    if plan is not None and [i for i, _, _ in plan[0]] == list(range(size)):
+        # every child kept, in order, none expanded: only placeholders to insert
+        to_include, append_none, builder = plan
+        pads: list[tuple[int, list[None]]] = []
+        at = 0
+        for _, _, nones in to_include:
+            if nones:
+                pads.append((at, [None] * nones))
+                at += nones
+            at += 1
+        if append_none:
+            pads.append((at, [None] * append_none))
+        return _Pad((size, builder, name, tuple(pads)))
     if inlined:
         raise TypeError(f"unexpected callback for {name}: {callback!r}")
     if size == 1 and _returns_only_child(callback):
@@ -621,6 +643,15 @@ class FastParse:
                     elif cls is _Unit:  # the value stays; only the state changes
                         del states[-1]
                         row = states[-1][act[0]]
+                    elif cls is _Pad:  # the placeholders of optional parts left out, then the call
+                        size, callback, origin, pads = act
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                        for at, nones in pads:
+                            children[at:at] = nones
+                        push_value(callback(children))
+                        row = states[-1][origin]
                     else:  # _Extend: the rest of the children appended to the first's list
                         size, origin = act
                         values[-size] += values[1 - size:]
@@ -739,6 +770,15 @@ class FastParse:
                     elif cls is _Unit:
                         del states[-1]
                         row = states[-1][act[0]]
+                    elif cls is _Pad:
+                        size, callback, origin, pads = act
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                        for at, nones in pads:
+                            children[at:at] = nones
+                        push_value(callback(children))
+                        row = states[-1][origin]
                     else:
                         size, origin = act
                         values[-size] += values[1 - size:]

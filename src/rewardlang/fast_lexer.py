@@ -687,6 +687,12 @@ class FastParse:
         error = _ERROR_GROUP
         end_of_text = _END_GROUP
         tok: Token | None = None
+        # the identifier terminal and its keywords (one such terminal: NAME), looked up directly
+        if len(renames) == 1:
+            ((identifier, keywords),) = renames.items()
+            keyword_of = keywords.get
+        else:  # pragma: no cover - not this grammar: no shortcut
+            identifier, keyword_of = None, None
         # the matches, then the end of the input (None): one loop for both, as in __call__
         for phase in (lexer.regex.finditer(text), (None,)):
             for m in phase:
@@ -699,7 +705,11 @@ class FastParse:
                     pos, stop = m.span(kind)
                     value = text[pos:stop]
                     first_line = line
-                    if kind in renames:
+                    if kind == identifier:
+                        kind = keyword_of(value, kind)
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    elif kind in renames:
                         kind = renames[kind].get(value, kind)
                         column = pos - line_start + 1
                         end_column = column + stop - pos

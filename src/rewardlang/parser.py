@@ -505,7 +505,8 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     # -- modifiers
     def modifiers(self, c):
-        return tuple(_nodes(c))
+        # (",", modifier, ",", modifier, ...): every modifier is a node, every other child a comma
+        return tuple(c[1::2])
 
     def for_modifier(self, c):
         names = tuple(self._name(t) for t in _tokens(c, "NAME"))

@@ -29,9 +29,11 @@ instance that uses this lexer is built without a post-lexer.
 Tokens carry ``type``, ``start_pos``, ``line``, ``column`` (1-based), ``end_line``,
 ``end_column`` and ``end_pos`` exactly as Lark's lexers set them. Besides lexing for Lark (pass
 ``lexer=FastLexer`` to ``Lark``), ``FastLexer.tokenize`` returns the tokens and the comments of
-a text, and ``FastLexer.scan`` yields the tokens one at a time (what the parser uses: a token it
-has consumed is freed); either may be given to ``Lark.parse`` in place of the text, or to
-``FastParse``, Lark's LALR loop over the same tables and callbacks in one flat loop.
+a text, and ``FastLexer.scan`` yields the tokens one at a time (a token the parser has consumed
+is freed); either may be given to ``Lark.parse`` in place of the text, or to ``FastParse``,
+Lark's LALR loop over the same tables and callbacks in one flat loop. The parser's fast path uses
+``FastParse.parse_text``: ``scan``'s steps and the loop's in one loop, each token parsed as soon
+as it is lexed.
 """
 
 from __future__ import annotations
@@ -566,7 +568,10 @@ class FastParse:
 
     The rules Lark inlines into their parent (``_`` names: the repetitions) give plain lists, not
     trees, and the parents' child filters are rebuilt to take them (``_compiled_action``): the
-    parents' callbacks see the same children.
+    parents' callbacks see the same children. The table's reduce actions: ``_Reduce`` (a
+    callback), ``_Unit`` (one child, returned as it is: no call), ``_Pad`` (placeholders of
+    optional parts inserted in the loop, then the callback), ``_Extend`` (a left-recursive
+    repetition's list grown in the loop).
 
     Built from Lark's internals (``lark.parser.parser.parser``: the parse table and callbacks);
     should they ever not have the expected shape, construction raises and the caller keeps

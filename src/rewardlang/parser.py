@@ -254,7 +254,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         off = self.line_offset
         first = children[0] if children else None
         if first.__class__ is Token:
-            line = first.line + off  # type: ignore[union-attr]
+            line = first.line + off if off else first.line  # type: ignore[union-attr]
             column = first.column  # type: ignore[union-attr]
         else:
             start = _start_of(children, off)
@@ -266,7 +266,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
             last = children[-2]
         cls = last.__class__
         if cls is Token:
-            end_line = last.end_line + off  # type: ignore[union-attr]
+            end_line = last.end_line + off if off else last.end_line  # type: ignore[union-attr]
             end_column = last.end_column  # type: ignore[union-attr]
         else:
             span = getattr(last, "span", None) if cls is not tuple and last is not None else None
@@ -287,12 +287,14 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return made
 
     def _tok_span(self, tok: Token) -> ast.Span:
+        # ``line + 0`` would be a new int object for every line above 256 (four a rule): the
+        # token's own is kept when there is no offset (the whole file at once)
         off = self.line_offset
         made = _new_span(Span)
         _set_filename(made, self.filename)
-        _set_line(made, tok.line + off)  # type: ignore[operator]
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
         _set_column(made, tok.column)
-        _set_end_line(made, tok.end_line + off)  # type: ignore[operator]
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
         _set_end_column(made, tok.end_column)
         return made
 
@@ -301,9 +303,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         off = self.line_offset
         made = _new_span(Span)
         _set_filename(made, self.filename)
-        _set_line(made, tok.line + off)  # type: ignore[operator]
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
         _set_column(made, tok.column)
-        _set_end_line(made, tok.end_line + off)  # type: ignore[operator]
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
         _set_end_column(made, tok.end_column)
         return _new.Name(str(tok), made)
 
@@ -311,9 +313,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         off = self.line_offset
         made = _new_span(Span)
         _set_filename(made, self.filename)
-        _set_line(made, tok.line + off)  # type: ignore[operator]
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
         _set_column(made, tok.column)
-        _set_end_line(made, tok.end_line + off)  # type: ignore[operator]
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
         _set_end_column(made, tok.end_column)
         return _new.Text(unquote(tok), made)
 
@@ -321,9 +323,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         off = self.line_offset
         made = _new_span(Span)
         _set_filename(made, self.filename)
-        _set_line(made, tok.line + off)  # type: ignore[operator]
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
         _set_column(made, tok.column)
-        _set_end_line(made, tok.end_line + off)  # type: ignore[operator]
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
         _set_end_column(made, tok.end_column)
         return _new.Number(_decimal(tok), str(tok), made)
 
@@ -429,7 +431,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
             return self._span(c)
         made = _new_span(Span)
         _set_filename(made, self.filename)
-        _set_line(made, first.line + self.line_offset)
+        _set_line(made, first.line + self.line_offset if self.line_offset else first.line)
         _set_column(made, first.column)
         _set_end_line(made, span.end_line)
         _set_end_column(made, span.end_column)

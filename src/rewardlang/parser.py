@@ -242,6 +242,17 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         super().__init__(visit_tokens=False)
         self.filename = "<string>"
         self.line_offset = 0
+        #: the numbers of the file being parsed, by their text: one Decimal for each text (a
+        #: ruleset says "10" and "100" thousands of times; a Decimal is immutable, so equal ones
+        #: may be one object). Emptied by the Parser after each parse.
+        self.decimals: dict[str, Decimal] = {}
+
+    def _decimal(self, tok: Token) -> Decimal:
+        text = tok.value
+        found = self.decimals.get(text)
+        if found is None:
+            found = self.decimals[text] = _decimal(text)
+        return found
 
     # -- spans
     def _span(self, children: list) -> ast.Span:
@@ -327,7 +338,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         _set_column(made, tok.column)
         _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
         _set_end_column(made, tok.end_column)
-        return _new.Number(_decimal(tok), str(tok), made)
+        return _new.Number(self._decimal(tok), str(tok), made)
 
     def _date(self, tok: Token) -> ast.DateLit:
         y, m, d = (int(p) for p in tok.split("-"))
@@ -621,7 +632,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def money(self, c):
         amount, code = c
         return _new.Money(
-            _decimal(amount),
+            self._decimal(amount),
             self._name(code),
             amount.type == "DECIMAL_COMMA",
             str(amount),
@@ -643,7 +654,7 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def duration(self, c):
         unit = str(c[1])
         return _new.Duration(
-            _decimal(c[0]), unit.rstrip("s"), unit.endswith("s"), str(c[0]), self._span(c)
+            self._decimal(c[0]), unit.rstrip("s"), unit.endswith("s"), str(c[0]), self._span(c)
         )
 
 
@@ -821,6 +832,12 @@ class Parser:
         source = text
         if source.startswith("\ufeff"):
             source = source[1:]
+        try:
+            return self._parse(source, filename, fast)
+        finally:
+            self.builder.decimals.clear()
+
+    def _parse(self, source: str, filename: str, fast: bool) -> ParsedFile:
         with collector.paused(promote=True):
             if fast:
                 self.builder.filename, self.builder.line_offset = filename, 0

@@ -533,6 +533,60 @@ def test_unit_reductions_call_nothing_and_build_the_same_tree(fparser):
     assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
 
 
+def test_inlined_repetitions_are_lists_and_build_the_same_tree(fparser):
+    from rewardlang.fast_lexer import _Extend
+
+    extends, seen, stack = set(), set(), [fparser._fast_parse.start_row]
+    while stack:
+        row = stack.pop()
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        for action in row.values():
+            if isinstance(action, dict):
+                stack.append(action)
+            elif isinstance(action, _Extend):
+                extends.add(action[1])
+    assert any(name.startswith("__start_star") for name in extends)
+    assert any(name.startswith("__modifiers_star") for name in extends)
+    text = (
+        "currency SEK\nevent purchase with amount money, category text, items number\n"
+        "customer has city text, birthdate date\nsegment s = customer.city is \"A\"\n"
+        "segment t = customer.city in [\"A\", \"B\", \"C\"] or not (customer.age between 1 and 2)"
+        " and customer.age > 3\n\n"
+        'rule "x": purchase earns 2 points per 10 SEK, at most 3 per month, for s or t, '
+        "on monday or friday\n"
+        'rule "y": purchase earns 1 point, instead of "x" and "x"\n'
+    )
+    assert fparser._fast_parse(fparser.fast_lexer.tokenize(text)[0]) == fparser.lark.parse(text)
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\n\n",
+    "# only a comment",
+    'currency SEK  # the money\n# own line\n\nrule "a": purchase earns 1 point per 10 SEK,\n'
+    '    at most 3 per month\n\tsignup earns 5 points\n',
+    "purchase earns earns\n",  # a syntax error
+    "purchase earns 5 points €\n",  # a character no terminal matches
+    "purchase where amount >= 5,50 SEK earns 5 points",  # no line break at the end
+])
+def test_parse_text_is_scan_then_the_parser_loop(fparser, text):
+    """``FastParse.parse_text`` (lexing and parsing in one loop) gives what ``scan`` fed to the
+    loop gives: the same tree, the same comments, the same exception."""
+    def run(parse):
+        comments: list = []
+        try:
+            return ("ok", dump(parse(text, comments)), comments)
+        except Exception as exc:  # noqa: BLE001
+            return ("raised", type(exc).__name__, str(exc), comments)
+
+    fparser.builder.filename, fparser.builder.line_offset = "p.reward", 0
+    one_loop = run(lambda t, c: fparser._fast_parse.parse_text(fparser.fast_lexer, t, c))
+    two_loops = run(lambda t, c: fparser._fast_parse(fparser.fast_lexer.scan(t, c)))
+    assert one_loop == two_loops
+
+
 def test_scan_streams_the_tokens_and_collects_the_comments(fparser):
     text = 'purchase earns 5 points  # five\n# own line\nsignup earns 1 point\n'
     comments: list = []
@@ -551,6 +605,18 @@ def test_strings_with_and_without_escapes():
     assert unquote('"plain"') == "plain"
     assert unquote(r'"say \"hi\""') == 'say "hi"'
     assert unquote(r'"back\\slash"') == "back\\slash"
+
+
+def test_first_chars_and_the_identifier_tried_first(fparser):
+    from rewardlang.fast_lexer import first_chars
+
+    assert first_chars("[a-c_][a-z]*") == frozenset("abc_")
+    assert first_chars("(?:x|y)z") == frozenset("xy") and first_chars("(?:xa|yb)") is None
+    assert first_chars("a?b") is None and first_chars("(?i:a)") is None
+    assert first_chars("-?[0-9]+") is None and first_chars("#[^\\n]*") == frozenset("#")
+    # NAME begins with a letter or _, which nothing else does: the regular expression tries it first
+    assert fparser.fast_lexer.regex_order[0] == "NAME"
+    assert fparser.fast_lexer.regex.pattern.index("(?P<NAME>") < fparser.fast_lexer.regex.pattern.index("(?P<DATE>")
 
 
 def test_make_span_is_a_span():

@@ -136,6 +136,7 @@ class Checker:
         self.rule_index: dict[str, int] = {}  # name -> first rule with it (lists are too slow)
         self.notifications: list[ast.Notify] = []
         self.used_segments: set[str] = set()
+        self.fields_memo: dict[str, dict[str, Field]] = {}  # _fields_of, once the declarations are read
 
     # ------------------------------------------------------------------ helpers
     def err(self, code: str, message: str, span: ast.Span, help: str | None = None) -> None:
@@ -150,16 +151,23 @@ class Checker:
     # ------------------------------------------------------------------ entry point
     def run(self) -> CheckResult:
         statements = self.ruleset.statements
-        for stmt in statements:  # settings first: currency is needed to judge money anywhere
+        Rule = ast.Rule
+        # a rule is neither a setting nor a declaration: the first two passes look at the rest
+        # only (a big file is nearly all rules, and the passes are in the order they must be)
+        rules = [stmt for stmt in statements if isinstance(stmt, Rule)]
+        others = [stmt for stmt in statements if not isinstance(stmt, Rule)] if len(rules) < len(
+            statements) else []
+        for stmt in others:  # settings first: currency is needed to judge money anywhere
             self._setting(stmt)
-        for stmt in statements:
+        for stmt in others:
             self._declare(stmt)
         self._resolve_events()
+        for stmt in rules:
+            self._collect_rule(stmt)
         for stmt in statements:
-            if isinstance(stmt, ast.Rule):
-                self._collect_rule(stmt)
-        for stmt in statements:
-            if isinstance(stmt, ast.SegmentDecl):
+            if isinstance(stmt, Rule):
+                self._rule(stmt)
+            elif isinstance(stmt, ast.SegmentDecl):
                 self._condition(stmt.condition, _Scope(None, {}, f"segment `{stmt.name.text}`"))
             elif isinstance(stmt, ast.TierDecl):
                 self._condition(
@@ -167,8 +175,6 @@ class Checker:
                 )
                 if stmt.kept_for is not None:
                     self._duration(stmt.kept_for)
-            elif isinstance(stmt, ast.Rule):
-                self._rule(stmt)
             elif isinstance(stmt, ast.Notify):
                 self._notify(stmt)
         self._instead_of()
@@ -425,16 +431,23 @@ class Checker:
         return None
 
     def _fields_of(self, event: str | None) -> dict[str, Field]:
+        """The fields of an event by name (not to be changed: one dict an event, made on first
+        use — rules ask once or twice each, and the declarations are all read by then)."""
         if event is None:
             return {}
+        memo = self.fields_memo.get(event)
+        if memo is not None:
+            return memo
         if event == "profile":
-            return dict(self.customer_fields)
-        fields = self.events.get(event, BUILTIN_EVENTS.get(event, ()))
-        return {f.name: f for f in fields}
+            memo = dict(self.customer_fields)
+        else:
+            memo = {f.name: f for f in self.events.get(event, BUILTIN_EVENTS.get(event, ()))}
+        self.fields_memo[event] = memo
+        return memo
 
     # ------------------------------------------------------------------ rules
     def _collect_rule(self, rule: ast.Rule) -> None:
-        name = printer.rule_name(rule)
+        name = rule.name.value if rule.name is not None else printer.rule_name(rule)
         if name in self.rule_index:
             span = rule.name.span if rule.name is not None else rule.span
             first = self.rules[self.rule_index[name]].span.line
@@ -453,6 +466,11 @@ class Checker:
             self._weekday_window(rule)
 
     def _trigger(self, trigger: ast.Trigger) -> str | None:
+        if trigger.__class__ is ast.EventTrigger:  # most rules: the branch below, for it alone
+            event = self._event(trigger.event)
+            if trigger.where is not None and event is not None:
+                self._condition(trigger.where, _Scope(event, self._fields_of(event), "rule"))
+            return event
         if isinstance(trigger, (ast.EventTrigger, ast.FirstTrigger, ast.CountTrigger, ast.FieldSumTrigger)):
             counted = isinstance(trigger, (ast.CountTrigger, ast.FieldSumTrigger))
             event = self._event(trigger.event, plural=counted)
@@ -499,12 +517,13 @@ class Checker:
     def _effect(self, effect: ast.Effect, trigger: ast.Trigger, event: str | None) -> None:
         if isinstance(effect, ast.PointsEffect):
             value = effect.points.value
-            low = int(value)
-            if value > 1 and not _is_whole(value):
-                example = f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
-            else:
-                example = "1 point" if 0 < value < 1 else "50 points"
-            self._count(effect.points, "the number of points", example)
+            if value <= 0 or not _is_whole(value):  # what _count reports: only then an example
+                low = int(value)
+                if value > 1 and not _is_whole(value):
+                    example = f"{low} {printer.points_word(low != 1)}` or `{low + 1} points"
+                else:
+                    example = "1 point" if 0 < value < 1 else "50 points"
+                self._count(effect.points, "the number of points", example)
         elif isinstance(effect, ast.RateEffect):
             if effect.points.value <= 0:
                 self.err("RL301", f"the points per amount must be more than zero, not "
@@ -620,6 +639,8 @@ class Checker:
         """RL902: the rule's date windows and weekdays leave no day on which it could fire."""
         windows = [m for m in rule.modifiers if isinstance(m, ast.DateWindow)]
         weekdays = [m for m in rule.modifiers if isinstance(m, ast.WeekdayModifier)]
+        if not windows and not weekdays:
+            return  # nothing to compare (most rules)
         allowed = set(range(7))
         for mod in weekdays:
             allowed &= {ast.WEEKDAYS.index(d) for d in mod.days}
@@ -650,7 +671,7 @@ class Checker:
         targets: dict[str, list[str]] = {}
         spans: dict[str, ast.Span] = {}
         for rule, name in zip(self.rules, self.rule_names):
-            if isinstance(rule.trigger, ast.ConvertTrigger):
+            if not rule.modifiers or isinstance(rule.trigger, ast.ConvertTrigger):
                 continue  # RL905: its `instead of` does nothing, so it neither suppresses nor cycles
             for mod in rule.modifiers:
                 if isinstance(mod, ast.InsteadOf):
@@ -665,11 +686,14 @@ class Checker:
             self._find_cycle(start, targets, path, spans, reported)
         # RL903: suppressed whenever it could fire
         suppressed_by: dict[str, list[ast.Rule]] = {}
+        if not targets:
+            return
         for rule, name in zip(self.rules, self.rule_names):
-            for target in targets.get(name, []):
-                suppressed_by.setdefault(target, []).append(rule)
+            if name in targets:
+                for target in targets[name]:
+                    suppressed_by.setdefault(target, []).append(rule)
         for rule, name in zip(self.rules, self.rule_names):
-            for winner in suppressed_by.get(name, []):
+            for winner in suppressed_by.get(name, ()):
                 if self._always_fires_with(winner, rule, suppressed_by):
                     other = printer.rule_name(winner)
                     self.warn("RL903", f'the rule "{name}" never applies: "{other}" fires on every '

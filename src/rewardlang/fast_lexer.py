@@ -29,15 +29,18 @@ instance that uses this lexer is built without a post-lexer.
 Tokens carry ``type``, ``start_pos``, ``line``, ``column`` (1-based), ``end_line``,
 ``end_column`` and ``end_pos`` exactly as Lark's lexers set them. Besides lexing for Lark (pass
 ``lexer=FastLexer`` to ``Lark``), ``FastLexer.tokenize`` returns the tokens and the comments of
-a text, and ``FastLexer.scan`` yields the tokens one at a time (what the parser uses: a token it
-has consumed is freed); either may be given to ``Lark.parse`` in place of the text, or to
-``FastParse``, Lark's LALR loop over the same tables and callbacks in one flat loop.
+a text, and ``FastLexer.scan`` yields the tokens one at a time (a token the parser has consumed
+is freed); either may be given to ``Lark.parse`` in place of the text, or to ``FastParse``,
+Lark's LALR loop over the same tables and callbacks in one flat loop. The parser's fast path uses
+``FastParse.parse_text``: ``scan``'s steps and the loop's in one loop, each token parsed as soon
+as it is lexed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any, NamedTuple
 
 from lark import Token
@@ -59,6 +62,7 @@ __all__ = [
     "FastParse",
     "LexedComment",
     "blank_run_chars",
+    "first_chars",
     "may_start_with",
     "newline_may_appear",
 ]
@@ -171,6 +175,41 @@ def may_start_with(regexp: str, ch: str, flags: int = 0) -> bool:
     return _starts_with(parsed, ch) is not False
 
 
+def first_chars(regexp: str, flags: int = 0) -> frozenset[str] | None:
+    """The characters every match of ``regexp`` begins with, when they are a known finite set
+    (a literal, or a class of literals and ranges, first): else None."""
+    try:
+        parsed = _sre_parse.parse(regexp, flags)
+    except Exception:
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    seq = list(parsed)
+    while seq and seq[0][0] is _sre.SUBPATTERN and not seq[0][1][1] & re.IGNORECASE:
+        seq = list(seq[0][1][-1]) + seq[1:]  # a group first: what it begins with
+    if not seq:
+        return None
+    op, av = seq[0]
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        low, _high, body = av
+        if low < 1:
+            return None
+        op, av = (list(body) or [(None, None)])[0]
+    if op is _sre.LITERAL:
+        return frozenset(chr(av))
+    if op is _sre.IN and all(o in (_sre.LITERAL, _sre.RANGE) for o, _ in av):
+        chars: set[str] = set()
+        for o, v in av:
+            if o is _sre.LITERAL:
+                chars.add(chr(v))
+            elif v[1] - v[0] > 1000:
+                return None
+            else:
+                chars.update(chr(c) for c in range(v[0], v[1] + 1))
+        return frozenset(chars)
+    return None
+
+
 def blank_run_chars(regexp: str) -> frozenset[str] | None:
     """The characters of ``regexp`` when it is a run of a class of literal characters
     (``[\\t \\f]+``), else None."""
@@ -254,6 +293,21 @@ class FastLexer(Lexer):
         self.skipped_in_regex: frozenset[str] = frozenset(t.name for t in hoisted)
         alternatives = [t for t in alternatives if t not in hoisted]
 
+        # The identifier terminal (every keyword is lexed as it) is most of the tokens: it is
+        # tried first when no terminal tried before it can begin with a character it begins with
+        # (then at most one of them matches at any place, and the order changes nothing). Each
+        # alternative that fails costs the regular expression a jump: about 4 % of lexing.
+        for name in sorted(renames):
+            term = self.terminals_by_name[name]
+            chars = first_chars(term.pattern.to_regexp(), flags)
+            at = alternatives.index(term) if term in alternatives else -1
+            if chars is None or at <= 0:
+                continue
+            if not any(may_start_with(e.pattern.to_regexp(), ch, flags) for e in alternatives[:at] for ch in chars):
+                alternatives.insert(0, alternatives.pop(at))
+        #: the terminals in the order the regular expression tries them
+        self.regex_order: tuple[str, ...] = tuple(t.name for t in alternatives)
+
         pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in alternatives)
         # anything else: one character that no terminal matches, an error
         pattern += f"|(?P<{_ERROR_GROUP}>[\\s\\S])"
@@ -305,7 +359,6 @@ class FastLexer(Lexer):
         else:
             line, line_start = 1, 0
 
-        new_token = Token._future_new  # Token(...) without its keyword-argument shim
         str_new = str.__new__
         renames = self.renames
         ignore = self.ignore_types
@@ -331,9 +384,16 @@ class FastLexer(Lexer):
                     line_start = pos + value.rindex("\n") + 1
                     if kind == continuation and breaks == 1 and value[-1] in " \t":
                         continue  # the next line continues this statement
-                    if kind not in ignore:
-                        tok = new_token(kind, value, pos, first_line, column,
-                                        line, stop - line_start + 1, stop)
+                    if kind not in ignore:  # a line break that ends a statement: by hand, as below
+                        tok = str_new(Token, value)
+                        tok.type = kind
+                        tok.value = value
+                        tok.start_pos = pos
+                        tok.line = first_line
+                        tok.column = column
+                        tok.end_line = line
+                        tok.end_column = stop - line_start + 1
+                        tok.end_pos = stop
                         yield tok
                     continue
                 if kind in ignore:
@@ -380,6 +440,26 @@ class _Unit(tuple):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class _Extend(tuple):  # type: ignore[type-arg]
+    """A reduce action of a left-recursive repetition that Lark inlines into its parent
+    (``__start_star_0: __start_star_0 statement _NL``): (length of the rule, its origin). Its
+    value is a plain list — the first child's list, the other children appended — where Lark
+    builds a ``Tree`` through four calls (a child filter, a partial, the transformer's
+    ``__default__``, ``Tree``) only for the parent to take its children out again. One a
+    statement and one a modifier; the loop does it in place."""
+
+    __slots__ = ()
+
+
+class _Pad(tuple):  # type: ignore[type-arg]
+    """A reduce action whose Lark child filter only adds ``None`` for optional parts left out
+    (``NAME [where]`` without ``where``): (length of the rule, its callback, its origin, the
+    places and runs of ``None`` to insert into the children, in order). The loop inserts them
+    and calls the callback itself: one call instead of two (about one a rule)."""
+
+    __slots__ = ()
+
+
 def _returns_only_child(callback: Any) -> bool:
     """Whether a rule's callback, given one child, returns it: Lark's ``ExpandSingleChild`` (a
     ``?`` rule), or a transformer method marked ``returns_only_child``."""
@@ -388,6 +468,92 @@ def _returns_only_child(callback: Any) -> bool:
     if isinstance(callback, ExpandSingleChild):
         return True
     return getattr(getattr(callback, "__func__", callback), "returns_only_child", False) is True
+
+
+def _child_filter(callback: Any) -> tuple[list[tuple[int, bool, int]], int, Any] | None:
+    """A Lark LALR child filter's plan — (which children, whether each is expanded, how many
+    ``None`` placeholders before it), the placeholders at the end, the callback it feeds — or
+    None when ``callback`` is not one."""
+    from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders
+
+    if type(callback) is ChildFilterLALR:
+        return [(i, bool(x), n) for i, x, n in callback.to_include], callback.append_none, callback.node_builder
+    if type(callback) is ChildFilterLALR_NoPlaceholders:
+        return [(i, bool(x), 0) for i, x in callback.to_include], 0, callback.node_builder
+    return None
+
+
+def _list_filter(to_include: list[tuple[int, bool, int]], append_none: int, builder: Any) -> Any:
+    """Lark's ``ChildFilterLALR`` over children whose inlined (``_``) rules are plain lists
+    rather than trees; ``builder`` None: the filtered list is the value (an inlined rule's own)."""
+
+    def filtered_children(children: list) -> Any:
+        filtered: list = []
+        for i, expand, nones in to_include:
+            if nones:
+                filtered += [None] * nones
+            if expand:
+                if filtered:
+                    filtered += children[i]
+                else:  # as Lark: the left-recursive child's list is taken over
+                    filtered = children[i]
+            else:
+                filtered.append(children[i])
+        if append_none:
+            filtered += [None] * append_none
+        return filtered if builder is None else builder(filtered)
+
+    return filtered_children
+
+
+def _is_default_tree(callback: Any, name: str) -> bool:
+    """Whether ``callback`` is Lark's default for a rule the transformer has no method for: a
+    ``Tree(name, children)`` (through the transformer's ``__default__``)."""
+    return isinstance(callback, partial) and callback.args == (name,) and not callback.keywords
+
+
+def _compiled_action(rule: Any, callback: Any) -> Any:
+    """The flattened table's reduce action for ``rule`` (see ``FastParse``). Rules that Lark
+    inlines into their parent (names starting with ``_``) give plain lists instead of trees,
+    and the parents' child filters take them as lists; any callback of a shape not known here
+    raises, and the caller keeps Lark's own loop."""
+    name = rule.origin.name
+    size = len(rule.expansion)
+    plan = _child_filter(callback)
+    if name.startswith("_"):
+        if plan is None:
+            if not _is_default_tree(callback, name):
+                raise TypeError(f"unexpected callback for {name}: {callback!r}")
+            return _Reduce((size, None, name))  # the children as they are: the list itself
+        to_include, append_none, builder = plan
+        if not _is_default_tree(builder, name):
+            raise TypeError(f"unexpected callback for {name}: {builder!r}")
+        if size >= 2 and not append_none and to_include == [(0, True, 0)] + [(i, False, 0) for i in range(1, size)]:
+            return _Extend((size, name))
+        return _Reduce((size, _list_filter(to_include, append_none, None), name))
+    inlined = [i for i, sym in enumerate(rule.expansion) if not sym.is_term and sym.name.startswith("_")]
+    if plan is not None and any(expand for _, expand, _ in plan[0]):
+        if sorted(i for i, expand, _ in plan[0] if expand) != inlined:
+            raise TypeError(f"unexpected child filter for {name}")
+        return _Reduce((size, _list_filter(*plan), name))
+    if plan is not None and [i for i, _, _ in plan[0]] == list(range(size)):
+        # every child kept, in order, none expanded: only placeholders to insert
+        to_include, append_none, builder = plan
+        pads: list[tuple[int, list[None]]] = []
+        at = 0
+        for _, _, nones in to_include:
+            if nones:
+                pads.append((at, [None] * nones))
+                at += nones
+            at += 1
+        if append_none:
+            pads.append((at, [None] * append_none))
+        return _Pad((size, builder, name, tuple(pads)))
+    if inlined:
+        raise TypeError(f"unexpected callback for {name}: {callback!r}")
+    if size == 1 and _returns_only_child(callback):
+        return _Unit((name,))
+    return _Reduce((size, callback, name))
 
 
 class FastParse:
@@ -399,6 +565,13 @@ class FastParse:
     once, in one loop. It returns what ``lark.parse(tokens)`` returns and raises
     ``UnexpectedToken`` where that would fail (it keeps no interactive parser for recovery:
     the careful path is there for that).
+
+    The rules Lark inlines into their parent (``_`` names: the repetitions) give plain lists, not
+    trees, and the parents' child filters are rebuilt to take them (``_compiled_action``): the
+    parents' callbacks see the same children. The table's reduce actions: ``_Reduce`` (a
+    callback), ``_Unit`` (one child, returned as it is: no call), ``_Pad`` (placeholders of
+    optional parts inserted in the loop, then the callback), ``_Extend`` (a left-recursive
+    repetition's list grown in the loop).
 
     Built from Lark's internals (``lark.parser.parser.parser``: the parse table and callbacks);
     should they ever not have the expected shape, construction raises and the caller keeps
@@ -420,15 +593,16 @@ class FastParse:
         # one dict per state; a shift or a goto holds the next state's dict itself (not its
         # number), so the loop follows it without a lookup
         rows: dict[Any, dict[str, Any]] = {state: {} for state in table.states}
+        compiled: dict[Any, Any] = {}  # rule -> its action, one for all the rows it is in
         for state, row in table.states.items():
             flat = rows[state]
             for symbol, (action, arg) in row.items():
                 if action is Shift:
                     flat[symbol] = rows[arg]
-                elif len(arg.expansion) == 1 and _returns_only_child(callbacks[arg]):
-                    flat[symbol] = _Unit((arg.origin.name,))
                 else:
-                    flat[symbol] = _Reduce((len(arg.expansion), callbacks[arg], arg.origin.name))
+                    if arg not in compiled:
+                        compiled[arg] = _compiled_action(arg, callbacks[arg])
+                    flat[symbol] = compiled[arg]
         self.start_row = rows[self.start_state]
         self.end_row = rows[self.end_state]
         self.terminals_by_name = getattr(lark, "_terminals_dict", None)
@@ -461,10 +635,7 @@ class FastParse:
                                    else token)
                         row = act
                         break
-                    if cls is _Unit:  # the value stays; only the state changes
-                        del states[-1]
-                        row = states[-1][act[0]]
-                    else:
+                    if cls is _Reduce:
                         size, callback, origin = act
                         if size:
                             children = values[-size:]
@@ -472,12 +643,167 @@ class FastParse:
                             del states[-size:]
                         else:
                             children = []
+                        push_value(children if callback is None else callback(children))
+                        row = states[-1][origin]
+                    elif cls is _Unit:  # the value stays; only the state changes
+                        del states[-1]
+                        row = states[-1][act[0]]
+                    elif cls is _Pad:  # the placeholders of optional parts left out, then the call
+                        size, callback, origin, pads = act
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                        for at, nones in pads:
+                            children[at:at] = nones
                         push_value(callback(children))
+                        row = states[-1][origin]
+                    else:  # _Extend: the rest of the children appended to the first's list
+                        size, origin = act
+                        values[-size] += values[1 - size:]
+                        del values[1 - size:]
+                        del states[-size:]
                         row = states[-1][origin]
                     if row is end_row:
                         return values[-1]
                     push_state(row)
         raise self._unexpected(token, row)  # pragma: no cover - no table shifts the end
+
+    def parse_text(self, lexer: FastLexer, text: str, comments: list[LexedComment]) -> Any:
+        """``self(lexer.scan(text, comments))`` in one loop: each token is lexed and parsed in
+        the same iteration, without a generator between the two (its resumption, the loop over
+        it and reading the token's type back cost about 3 % of a parse). The lexing is
+        ``FastLexer.scan``'s, step for step, and the parsing ``__call__``'s: the tests hold all
+        three to the careful path, spans included."""
+        token_callbacks = self.token_callbacks
+        end_row = self.end_row
+        row = self.start_row
+        states = [row]
+        values: list[Any] = []
+        push_state = states.append
+        push_value = values.append
+
+        line, line_start = 1, 0
+        str_new = str.__new__
+        renames = lexer.renames
+        ignore = lexer.ignore_types
+        newline_types = lexer.newline_types
+        comment_types = lexer.comment_types
+        continuation = CONTINUATION_TERMINAL
+        error = _ERROR_GROUP
+        end_of_text = _END_GROUP
+        tok: Token | None = None
+        # the identifier terminal and its keywords (one such terminal: NAME), looked up directly
+        if len(renames) == 1:
+            ((identifier, keywords),) = renames.items()
+            keyword_of = keywords.get
+        else:  # pragma: no cover - not this grammar: no shortcut
+            identifier, keyword_of = None, None
+        # the matches, then the end of the input (None): one loop for both, as in __call__
+        for phase in (lexer.regex.finditer(text), (None,)):
+            for m in phase:
+                # ---- the next token (FastLexer.scan), or the end of the input
+                if m is None:
+                    tok = Token.new_borrow_pos("$END", "", tok) if tok else Token("$END", "", 0, 1, 1)
+                    kind = "$END"
+                else:
+                    kind = m.lastgroup  # type: ignore[assignment]
+                    pos, stop = m.span(kind)
+                    value = text[pos:stop]
+                    first_line = line
+                    if kind == identifier:
+                        kind = keyword_of(value, kind)
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    elif kind in renames:
+                        kind = renames[kind].get(value, kind)
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    elif kind in newline_types:
+                        breaks = value.count("\n")
+                        if breaks:
+                            column = pos - line_start + 1
+                            line += breaks
+                            line_start = pos + value.rindex("\n") + 1
+                            if kind == continuation and breaks == 1 and value[-1] in " \t":
+                                continue  # the next line continues this statement
+                            if kind in ignore:
+                                continue
+                            end_column = stop - line_start + 1
+                        elif kind in ignore:
+                            if kind in comment_types:
+                                comments.append(LexedComment(
+                                    line, pos - line_start + 1, value, not text[line_start:pos].strip()
+                                ))
+                            continue
+                        else:
+                            column = pos - line_start + 1
+                            end_column = column + stop - pos
+                    elif kind in ignore or kind == end_of_text:
+                        continue
+                    elif kind == error:
+                        raise UnexpectedCharacters(
+                            text, pos, line, pos - line_start + 1,
+                            allowed={t.name for t in lexer.terminals} - ignore,
+                            token_history=[tok] if tok is not None else None,
+                            terminals_by_name=lexer.terminals_by_name,
+                        )
+                    else:
+                        column = pos - line_start + 1
+                        end_column = column + stop - pos
+                    tok = str_new(Token, value)
+                    tok.type = kind
+                    tok.value = value
+                    tok.start_pos = pos
+                    tok.line = first_line
+                    tok.column = column
+                    tok.end_line = line
+                    tok.end_column = end_column
+                    tok.end_pos = stop
+                # ---- its shift, after the reductions it calls for (__call__)
+                while True:
+                    try:
+                        act = row[kind]
+                    except KeyError:
+                        raise self._unexpected(tok, row) from None
+                    cls = act.__class__
+                    if cls is dict:
+                        push_state(act)
+                        push_value(token_callbacks[kind](tok) if token_callbacks and kind in token_callbacks
+                                   else tok)
+                        row = act
+                        break
+                    if cls is _Reduce:
+                        size, callback, origin = act
+                        if size:
+                            children = values[-size:]
+                            del values[-size:]
+                            del states[-size:]
+                        else:
+                            children = []
+                        push_value(children if callback is None else callback(children))
+                        row = states[-1][origin]
+                    elif cls is _Unit:
+                        del states[-1]
+                        row = states[-1][act[0]]
+                    elif cls is _Pad:
+                        size, callback, origin, pads = act
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                        for at, nones in pads:
+                            children[at:at] = nones
+                        push_value(callback(children))
+                        row = states[-1][origin]
+                    else:
+                        size, origin = act
+                        values[-size] += values[1 - size:]
+                        del values[1 - size:]
+                        del states[-size:]
+                        row = states[-1][origin]
+                    if row is end_row:
+                        return values[-1]
+                    push_state(row)
+        raise self._unexpected(tok, row)  # pragma: no cover - no table shifts the end
 
     def _unexpected(self, token: Token, row: dict[str, Any]) -> Exception:
         expected = {s for s in row if s.isupper()}

@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import threading
+from functools import partial
 from collections.abc import Iterator
 from decimal import Decimal
 from importlib import resources
@@ -32,8 +33,9 @@ from lark.exceptions import UnexpectedInput
 from lark.lexer import PatternStr
 
 from rewardlang import ast, collector
+from rewardlang.makers import makers_of
 from rewardlang.diagnostics import Diagnostic, warning
-from rewardlang.spans import make_span
+from rewardlang.spans import SPAN_SETTERS, Span
 
 GRAMMAR_NAME = "rewardlang.lark"
 
@@ -163,7 +165,7 @@ def unquote(token: str) -> str:
 
 
 def _decimal(token: str) -> Decimal:
-    return Decimal(token.replace(",", "."))
+    return Decimal(token.replace(",", ".")) if "," in token else Decimal(token)
 
 
 def _start_of(items: object, offset: int) -> tuple[int, int] | None:
@@ -188,6 +190,14 @@ def _start_of(items: object, offset: int) -> tuple[int, int] | None:
 
 def _end_of(items: object, offset: int) -> tuple[int, int] | None:
     for item in reversed(items):  # type: ignore[call-overload]
+        cls = item.__class__
+        if cls is Token:  # the common cases first, in one test each (same answers as below)
+            return (item.end_line + offset, item.end_column)  # type: ignore[operator,return-value]
+        if cls is tuple:  # rule_body's (trigger, verb, effect, modifiers), modifiers
+            found = _end_of(item, offset)
+            if found is not None:
+                return found
+            continue
         if item is None:
             continue
         if isinstance(item, Token):
@@ -213,6 +223,13 @@ def _tokens(children: list, kind: str) -> list[Token]:
     return [c for c in children if isinstance(c, Token) and c.type == kind]
 
 
+_new_span = object.__new__
+#: the tree's node classes, made without attrs' __init__ (``rewardlang.makers``): a million nodes
+#: for 100,000 rules
+_new = makers_of(ast.node_classes())
+_set_filename, _set_line, _set_column, _set_end_line, _set_end_column = SPAN_SETTERS
+
+
 class AstBuilder(Transformer):  # type: ignore[type-arg]
     """Builds ``rewardlang.ast`` nodes while Lark parses (an inline transformer: no parse tree).
 
@@ -225,41 +242,111 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         super().__init__(visit_tokens=False)
         self.filename = "<string>"
         self.line_offset = 0
+        #: the numbers of the file being parsed, by their text: one Decimal for each text (a
+        #: ruleset says "10" and "100" thousands of times; a Decimal is immutable, so equal ones
+        #: may be one object). Emptied by the Parser after each parse.
+        self.decimals: dict[str, Decimal] = {}
+
+    def _decimal(self, tok: Token) -> Decimal:
+        text = tok.value
+        found = self.decimals.get(text)
+        if found is None:
+            found = self.decimals[text] = _decimal(text)
+        return found
 
     # -- spans
     def _span(self, children: list) -> ast.Span:
-        start = _start_of(children, self.line_offset)
-        end = _end_of(children, self.line_offset)
-        if start is None or end is None:
-            return ast.NO_SPAN
-        return make_span(self.filename, start[0], start[1], end[0], end[1])
+        """The span from the first positioned child to the last (``_start_of``, ``_end_of``).
+
+        A million spans for 100,000 rules: the usual case — a token at both ends, or a token
+        first and a node last — is answered here without a call, and the span is made through
+        its slots' descriptors (as ``spans.make_span``) in place; anything else goes the general
+        way, with the same answer."""
+        off = self.line_offset
+        first = children[0] if children else None
+        if first.__class__ is Token:
+            line = first.line + off if off else first.line  # type: ignore[union-attr]
+            column = first.column  # type: ignore[union-attr]
+        else:
+            start = _start_of(children, off)
+            if start is None:
+                return ast.NO_SPAN
+            line, column = start
+        last = children[-1] if children else None
+        if last is None and len(children) > 1:  # an optional part left out at the end
+            last = children[-2]
+        cls = last.__class__
+        if cls is Token:
+            end_line = last.end_line + off if off else last.end_line  # type: ignore[union-attr]
+            end_column = last.end_column  # type: ignore[union-attr]
+        else:
+            span = getattr(last, "span", None) if cls is not tuple and last is not None else None
+            if span is not None and span is not ast.NO_SPAN:
+                end_line = span.end_line
+                end_column = span.end_column
+            else:
+                end = _end_of(children, off)
+                if end is None:
+                    return ast.NO_SPAN
+                end_line, end_column = end
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, line)
+        _set_column(made, column)
+        _set_end_line(made, end_line)
+        _set_end_column(made, end_column)
+        return made
 
     def _tok_span(self, tok: Token) -> ast.Span:
+        # ``line + 0`` would be a new int object for every line above 256 (four a rule): the
+        # token's own is kept when there is no offset (the whole file at once)
         off = self.line_offset
-        return make_span(
-            self.filename,
-            tok.line + off,  # type: ignore[operator]
-            tok.column,  # type: ignore[arg-type]
-            tok.end_line + off,  # type: ignore[operator]
-            tok.end_column,  # type: ignore[arg-type]
-        )
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
+        _set_column(made, tok.column)
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
+        _set_end_column(made, tok.end_column)
+        return made
 
+    # the three commonest leaves make their token's span in place (``_tok_span`` without the call)
     def _name(self, tok: Token) -> ast.Name:
-        return ast.Name(str(tok), span=self._tok_span(tok))
+        off = self.line_offset
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
+        _set_column(made, tok.column)
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
+        _set_end_column(made, tok.end_column)
+        return _new.Name(str(tok), made)
 
     def _text(self, tok: Token) -> ast.Text:
-        return ast.Text(unquote(tok), span=self._tok_span(tok))
+        off = self.line_offset
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
+        _set_column(made, tok.column)
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
+        _set_end_column(made, tok.end_column)
+        return _new.Text(unquote(tok), made)
 
     def _number(self, tok: Token) -> ast.Number:
-        return ast.Number(_decimal(tok), text=str(tok), span=self._tok_span(tok))
+        off = self.line_offset
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, tok.line + off if off else tok.line)  # type: ignore[operator]
+        _set_column(made, tok.column)
+        _set_end_line(made, tok.end_line + off if off else tok.end_line)  # type: ignore[operator]
+        _set_end_column(made, tok.end_column)
+        return _new.Number(self._decimal(tok), str(tok), made)
 
     def _date(self, tok: Token) -> ast.DateLit:
         y, m, d = (int(p) for p in tok.split("-"))
-        return ast.DateLit(y, m, d, span=self._tok_span(tok))
+        return _new.DateLit(y, m, d, self._tok_span(tok))
 
     def _time(self, tok: Token) -> ast.TimeOfDay:
         h, m = (int(p) for p in tok.split(":"))
-        return ast.TimeOfDay(h, m, text=str(tok), span=self._tok_span(tok))
+        return _new.TimeOfDay(h, m, str(tok), self._tok_span(tok))
 
     # -- the file
     def start(self, c):
@@ -281,233 +368,262 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     # -- settings
     def program_setting(self, c):
-        return ast.ProgramName(self._text(c[1]), span=self._span(c))
+        return _new.ProgramName(self._text(c[1]), self._span(c))
 
     def currency_setting(self, c):
-        return ast.CurrencySetting(self._name(c[1]), span=self._span(c))
+        return _new.CurrencySetting(self._name(c[1]), self._span(c))
 
     def timezone_setting(self, c):
-        return ast.TimezoneSetting(self._text(c[1]), span=self._span(c))
+        return _new.TimezoneSetting(self._text(c[1]), self._span(c))
 
     def expire_setting(self, c):
-        return ast.ExpirySetting(c[3], False, span=self._span(c))
+        return _new.ExpirySetting(c[3], False, self._span(c))
 
     def expire_inactive_setting(self, c):
-        return ast.ExpirySetting(c[3], True, span=self._span(c))
+        return _new.ExpirySetting(c[3], True, self._span(c))
 
     def pending_setting(self, c):
-        return ast.PendingSetting(c[3], span=self._span(c))
+        return _new.PendingSetting(c[3], self._span(c))
 
     def refund_window_setting(self, c):
-        return ast.RefundWindowSetting(c[3], span=self._span(c))
+        return _new.RefundWindowSetting(c[3], self._span(c))
 
     def point_value_setting(self, c):
-        return ast.PointValueSetting(c[2], span=self._span(c))
+        return _new.PointValueSetting(c[2], self._span(c))
 
     def rounding_setting(self, c):
-        return ast.RoundingSetting(str(c[1]), span=self._span(c))
+        return _new.RoundingSetting(str(c[1]), self._span(c))
 
     # -- declarations
     def field_decl(self, c):
-        return ast.FieldDecl(self._name(c[0]), str(c[1]), c[2] is not None, span=self._span(c))
+        return _new.FieldDecl(self._name(c[0]), str(c[1]), c[2] is not None, self._span(c))
 
     def customer_decl(self, c):
-        return ast.CustomerDecl(tuple(_nodes(c)), span=self._span(c))
+        return _new.CustomerDecl(tuple(_nodes(c)), self._span(c))
 
     def event_decl(self, c):
-        return ast.EventDecl(self._name(c[1]), tuple(_nodes(c)), span=self._span(c))
+        return _new.EventDecl(self._name(c[1]), tuple(_nodes(c)), self._span(c))
 
     def segment_decl(self, c):
-        return ast.SegmentDecl(self._name(c[1]), c[3], span=self._span(c))
+        return _new.SegmentDecl(self._name(c[1]), c[3], self._span(c))
 
     def tier_decl(self, c):
-        return ast.TierDecl(self._name(c[1]), c[3], c[-1], span=self._span(c))
+        return _new.TierDecl(self._name(c[1]), c[3], c[-1], self._span(c))
 
     def reward_decl(self, c):
-        return ast.RewardDecl(
-            self._text(c[1]), self._number(c[3]), c[4] == "points", span=self._span(c)
+        return _new.RewardDecl(
+            self._text(c[1]), self._number(c[3]), c[4] == "points", self._span(c)
         )
 
     def voucher_decl(self, c):
-        return ast.VoucherDecl(self._text(c[1]), c[3], span=self._span(c))
+        return _new.VoucherDecl(self._text(c[1]), c[3], self._span(c))
 
     def free_decl(self, c):
-        return ast.FreeItemDecl(self._text(c[1]), c[3], span=self._span(c))
+        return _new.FreeItemDecl(self._text(c[1]), c[3], self._span(c))
 
     # -- rules
     def named_rule(self, c):
         trigger, verb, effect, modifiers = c[3]
-        return ast.Rule(self._text(c[1]), trigger, verb, effect, modifiers, span=self._span(c))
+        return _new.Rule(self._text(c[1]), trigger, verb, effect, modifiers,
+                         self._rule_span(c, modifiers[-1] if modifiers else effect))
 
     def bare_rule(self, c):
         trigger, verb, effect, modifiers = c[0]
-        return ast.Rule(None, trigger, verb, effect, modifiers, span=self._span(c))
+        return _new.Rule(None, trigger, verb, effect, modifiers,
+                         self._rule_span(c, modifiers[-1] if modifiers else effect))
+
+    def _rule_span(self, c: list, last: object) -> ast.Span:
+        """``_span(c)`` of a rule, whose last child is the body's tuple: it ends where its last
+        modifier ends, or without modifiers its effect (what ``_end_of`` finds, without
+        walking the tuples); a rule of ``rule "NAME":`` starts at its first token."""
+        first = c[0]
+        span = getattr(last, "span", None)
+        if first.__class__ is not Token or span is None or span is ast.NO_SPAN:
+            return self._span(c)
+        made = _new_span(Span)
+        _set_filename(made, self.filename)
+        _set_line(made, first.line + self.line_offset if self.line_offset else first.line)
+        _set_column(made, first.column)
+        _set_end_line(made, span.end_line)
+        _set_end_column(made, span.end_column)
+        return made
 
     def rule_body(self, c):
         return (c[0], str(c[1]), c[2], c[3])
 
     def converts_body(self, c):
-        trigger = ast.ConvertTrigger(self._number(c[0]), c[1] == "points", span=self._span(c[:2]))
+        trigger = _new.ConvertTrigger(self._number(c[0]), c[1] == "points", self._span(c[:2]))
         return (trigger, "converts to", c[4], c[5])
 
     def event_trigger(self, c):
-        return ast.EventTrigger(self._name(c[0]), c[1], span=self._span(c))
+        name = self._name(c[0])
+        if c[1] is None:  # the event's name alone: the trigger's span is the name's (one object)
+            return _new.EventTrigger(name, None, name.span)
+        return _new.EventTrigger(name, c[1], self._span(c))
 
     def first_trigger(self, c):
-        return ast.FirstTrigger(self._name(c[1]), c[2], span=self._span(c))
+        return _new.FirstTrigger(self._name(c[1]), c[2], self._span(c))
 
     def count_trigger(self, c):
-        return ast.CountTrigger(
-            self._number(c[1]), self._name(c[2]), c[3], c[0] is not None, span=self._span(c)
+        return _new.CountTrigger(
+            self._number(c[1]), self._name(c[2]), c[3], c[0] is not None, self._span(c)
         )
 
     def field_sum_trigger(self, c):
-        return ast.FieldSumTrigger(
-            self._number(c[1]), self._name(c[2]), self._name(c[4]), c[5], span=self._span(c)
+        return _new.FieldSumTrigger(
+            self._number(c[1]), self._name(c[2]), self._name(c[4]), c[5], self._span(c)
         )
 
     def spend_trigger(self, c):
-        return ast.SpendTrigger(c[1], span=self._span(c))
+        return _new.SpendTrigger(c[1], self._span(c))
 
     def birthday_trigger(self, c):
-        return ast.BirthdayTrigger(span=self._span(c))
+        return _new.BirthdayTrigger(self._span(c))
 
     def tier_change_trigger(self, c):
         to = self._name(c[3]) if c[3] is not None else None
-        return ast.TierChangeTrigger(to, span=self._span(c))
+        return _new.TierChangeTrigger(to, self._span(c))
 
     def inactive_trigger(self, c):
-        return ast.InactiveTrigger(c[2], span=self._span(c))
+        return _new.InactiveTrigger(c[2], self._span(c))
 
     def where(self, c):
         return c[1]
 
     # -- effects
     def points_effect(self, c):
-        return ast.PointsEffect(self._number(c[0]), c[1] == "points", span=self._span(c))
+        # a point_word token is POINT or POINTS: its type says which without Token.__eq__ (a
+        # Python function, a third of this method's time)
+        return _new.PointsEffect(self._number(c[0]), c[1].type == "POINTS", self._span(c))
 
     def rate_effect(self, c):
         field = self._name(c[5]) if c[5] is not None else None
-        return ast.RateEffect(self._number(c[0]), c[1] == "points", c[3], field, span=self._span(c))
+        return _new.RateEffect(self._number(c[0]), c[1].type == "POINTS", c[3], field, self._span(c))
 
     def free_effect(self, c):
         quantity = self._number(c[0]) if c[0] is not None else None
         item = c[2]
         if item is None:
-            return ast.FreeItemEffect(quantity, None, False, span=self._span(c))
+            return _new.FreeItemEffect(quantity, None, False, self._span(c))
         if item.type == "STRING":
-            return ast.FreeItemEffect(quantity, unquote(item), True, span=self._span(c))
-        return ast.FreeItemEffect(quantity, str(item), False, span=self._span(c))
+            return _new.FreeItemEffect(quantity, unquote(item), True, self._span(c))
+        return _new.FreeItemEffect(quantity, str(item), False, self._span(c))
 
     def voucher_effect(self, c):
         quantity = self._number(c[0]) if c[0] is not None else None
-        return ast.VoucherEffect(quantity, self._text(c[2]), c[1] == "vouchers", span=self._span(c))
+        return _new.VoucherEffect(quantity, self._text(c[2]), c[1] == "vouchers", self._span(c))
 
     def message_effect(self, c):
-        return ast.MessageEffect(self._text(c[1]), span=self._span(c))
+        return _new.MessageEffect(self._text(c[1]), self._span(c))
 
     # -- modifiers
     def modifiers(self, c):
-        return tuple(_nodes(c))
+        # (",", modifier, ",", modifier, ...): every modifier is a node, every other child a comma
+        return tuple(c[1::2])
 
     def for_modifier(self, c):
         names = tuple(self._name(t) for t in _tokens(c, "NAME"))
-        return ast.ForModifier(c[1] is not None, names, span=self._span(c))
+        return _new.ForModifier(c[1] is not None, names, self._span(c))
 
     def date_modifier(self, c):
-        return ast.DateWindow(self._date(c[1]), self._date(c[3]), span=self._span(c))
+        return _new.DateWindow(self._date(c[1]), self._date(c[3]), self._span(c))
 
     def weekday_modifier(self, c):
         days = tuple(str(t) for t in c[1::2])
-        return ast.WeekdayModifier(days, span=self._span(c))
+        return _new.WeekdayModifier(days, self._span(c))
 
     def time_modifier(self, c):
-        return ast.TimeWindow(self._time(c[1]), self._time(c[3]), span=self._span(c))
+        return _new.TimeWindow(self._time(c[1]), self._time(c[3]), self._span(c))
 
     def limit_modifier(self, c):
-        return ast.LimitModifier(self._number(c[2]), str(c[4]), span=self._span(c))
+        return _new.LimitModifier(self._number(c[2]), str(c[4]), self._span(c))
 
     def total_limit_modifier(self, c):
-        return ast.LimitModifier(self._number(c[2]), None, span=self._span(c))
+        return _new.LimitModifier(self._number(c[2]), None, self._span(c))
 
     def once_modifier(self, c):
-        return ast.OnceModifier(span=self._span(c))
+        return _new.OnceModifier(self._span(c))
 
     def cap_modifier(self, c):
-        return ast.CapModifier(
-            self._number(c[2]), c[3] == "points", str(c[5]), span=self._span(c)
+        return _new.CapModifier(
+            self._number(c[2]), c[3] == "points", str(c[5]), self._span(c)
         )
 
     def instead_modifier(self, c):
-        return ast.InsteadOf(tuple(self._text(t) for t in _tokens(c, "STRING")), span=self._span(c))
+        return _new.InsteadOf(tuple(self._text(t) for t in _tokens(c, "STRING")), self._span(c))
 
     # -- notify
     def notify(self, c):
-        return ast.Notify(self._text(c[1]), c[2], span=self._span(c))
+        return _new.Notify(self._text(c[1]), c[2], self._span(c))
 
     # -- conditions
     def or_(self, c):
         items = _nodes(c)
-        return items[0] if len(items) == 1 else ast.Or(tuple(items), span=self._span(c))
+        return items[0] if len(items) == 1 else _new.Or(tuple(items), self._span(c))
 
     def and_(self, c):
         items = _nodes(c)
-        return items[0] if len(items) == 1 else ast.And(tuple(items), span=self._span(c))
+        return items[0] if len(items) == 1 else _new.And(tuple(items), self._span(c))
+
+    # one child (``or_condition: and_condition``) is a condition node, returned as it is: FastParse
+    # skips the call (a condition without `or` or `and` is most of them)
+    or_.returns_only_child = and_.returns_only_child = True  # type: ignore[attr-defined]
 
     def not_(self, c):
-        return ast.Not(c[1], span=self._span(c))
+        return _new.Not(c[1], self._span(c))
 
     def group(self, c):
-        return ast.Group(c[1], span=self._span(c))
+        return _new.Group(c[1], self._span(c))
 
     def compare(self, c):
-        return ast.Compare(c[0], str(c[1]), c[2], span=self._span(c))
+        return _new.Compare(c[0], str(c[1]), c[2], self._span(c))
 
     def is_(self, c):
-        return ast.Compare(c[0], "is", c[2], span=self._span(c))
+        return _new.Compare(c[0], "is", c[2], self._span(c))
 
     def is_not(self, c):
-        return ast.Compare(c[0], "is not", c[3], span=self._span(c))
+        return _new.Compare(c[0], "is not", c[3], self._span(c))
 
     def in_(self, c):
-        return ast.InList(c[0], tuple(_nodes(c[2])), False, span=self._span(c))
+        return _new.InList(c[0], tuple(_nodes(c[2])), False, self._span(c))
 
     def not_in(self, c):
-        return ast.InList(c[0], tuple(_nodes(c[3])), True, span=self._span(c))
+        return _new.InList(c[0], tuple(_nodes(c[3])), True, self._span(c))
 
     def contains(self, c):
-        return ast.Contains(c[0], self._text(c[2]), span=self._span(c))
+        return _new.Contains(c[0], self._text(c[2]), self._span(c))
 
     def between(self, c):
-        return ast.Between(c[0], c[2], c[4], span=self._span(c))
+        return _new.Between(c[0], c[2], c[4], self._span(c))
 
     def value_list(self, c):
         return c  # the brackets stay, so that ``in [...]`` ends at its ``]``
 
     # -- operands
     def field_ref(self, c):
-        return ast.FieldRef(self._name(c[0]), span=self._span(c))
+        name = self._name(c[0])  # a name alone: the reference's span is the name's (one object)
+        return _new.FieldRef(name, name.span)
 
     def customer_field_ref(self, c):
-        return ast.CustomerFieldRef(self._name(c[2]), span=self._span(c))
+        return _new.CustomerFieldRef(self._name(c[2]), self._span(c))
 
     def tier_ref(self, c):
-        return ast.TierRef(span=self._span(c))
+        return _new.TierRef(self._span(c))
 
     def balance_ref(self, c):
-        return ast.BalanceRef(span=self._span(c))
+        return _new.BalanceRef(self._span(c))
 
     def spend_last(self, c):
-        return ast.SpendAggregate(c[3], span=self._span(c))
+        return _new.SpendAggregate(c[3], self._span(c))
 
     def spend_total(self, c):
-        return ast.SpendAggregate(None, span=self._span(c))
+        return _new.SpendAggregate(None, self._span(c))
 
     def count_last(self, c):
-        return ast.CountAggregate(self._name(c[2]), c[5], span=self._span(c))
+        return _new.CountAggregate(self._name(c[2]), c[5], self._span(c))
 
     def count_total(self, c):
-        return ast.CountAggregate(self._name(c[2]), None, span=self._span(c))
+        return _new.CountAggregate(self._name(c[2]), None, self._span(c))
 
     # -- values
     def number(self, c):
@@ -515,12 +631,12 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def money(self, c):
         amount, code = c
-        return ast.Money(
-            _decimal(amount),
+        return _new.Money(
+            self._decimal(amount),
             self._name(code),
             amount.type == "DECIMAL_COMMA",
-            text=str(amount),
-            span=self._span(c),
+            str(amount),
+            self._span(c),
         )
 
     def text(self, c):
@@ -530,15 +646,15 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return self._date(c[0])
 
     def word(self, c):
-        return ast.Word(str(c[0]), span=self._tok_span(c[0]))
+        return _new.Word(str(c[0]), self._tok_span(c[0]))
 
     def boolean(self, c):
-        return ast.Bool(c[0] == "true", span=self._tok_span(c[0]))
+        return _new.Bool(c[0] == "true", self._tok_span(c[0]))
 
     def duration(self, c):
         unit = str(c[1])
-        return ast.Duration(
-            _decimal(c[0]), unit.rstrip("s"), unit.endswith("s"), text=str(c[0]), span=self._span(c)
+        return _new.Duration(
+            self._decimal(c[0]), unit.rstrip("s"), unit.endswith("s"), str(c[0]), self._span(c)
         )
 
 
@@ -693,8 +809,11 @@ class Parser:
             from rewardlang.fast_lexer import FastParse
 
             self._fast_parse = FastParse(self.fast_lark)
+            #: lex and parse a text in one loop (FastParse.parse_text)
+            self._fast_parse_text = partial(self._fast_parse.parse_text, self.fast_lexer)
         except Exception:  # noqa: BLE001
             self._fast_parse = self.fast_lark.parse
+            self._fast_parse_text = lambda text, comments: self._fast_parse(self.fast_lexer.scan(text, comments))
         self.keywords = keywords_of(self.lark)
         self._messages: dict[object, tuple[str, str | None] | None] = {}
         self._examples: list | None = None
@@ -713,12 +832,18 @@ class Parser:
         source = text
         if source.startswith("\ufeff"):
             source = source[1:]
+        try:
+            return self._parse(source, filename, fast)
+        finally:
+            self.builder.decimals.clear()
+
+    def _parse(self, source: str, filename: str, fast: bool) -> ParsedFile:
         with collector.paused(promote=True):
             if fast:
                 self.builder.filename, self.builder.line_offset = filename, 0
                 try:
                     lexed: list = []  # the comments, as scan() meets them
-                    statements = self._fast_parse(self.fast_lexer.scan(source + "\n", lexed))
+                    statements = self._fast_parse_text(source + "\n", lexed)
                 except Exception:  # noqa: BLE001 - any failure: the careful path decides
                     pass
                 else:

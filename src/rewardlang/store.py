@@ -414,26 +414,26 @@ class Store:
     def add_effects(self, rows: Iterable[tuple[int, str, int, int, str, int, str]]) -> None:
         self.conn.executemany("INSERT INTO effects VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def ledger(self, run_id: int) -> Iterator[str]:
-        """A run's ledger lines in the ledger's order (the primary key's)."""
+    def _ledger_pages(self, run_id: int) -> Iterator[list[tuple[str]]]:
+        """A run's ledger lines in the ledger's order (the primary key's), 10,000 rows a page."""
         cursor = self.conn.execute(
             "SELECT line FROM effects WHERE run = ? ORDER BY customer, time, from_event, event, seq", (run_id,))
         while True:
             rows = cursor.fetchmany(10_000)
             if not rows:
                 return
+            yield rows
+
+    def ledger(self, run_id: int) -> Iterator[str]:
+        """A run's ledger lines in the ledger's order."""
+        for rows in self._ledger_pages(run_id):
             for (line,) in rows:
                 yield line
 
     def ledger_text(self, run_id: int) -> Iterator[str]:
         """``ledger``'s lines as text, each ending with a line break, several thousand to a piece:
         what the ledger file is written from (a write per line cost more than reading them)."""
-        cursor = self.conn.execute(
-            "SELECT line FROM effects WHERE run = ? ORDER BY customer, time, from_event, event, seq", (run_id,))
-        while True:
-            rows = cursor.fetchmany(10_000)
-            if not rows:
-                return
+        for rows in self._ledger_pages(run_id):
             yield "\n".join([line for (line,) in rows]) + "\n"
 
     def add_rejected(self, rows: Iterable[tuple[int, str, int, str, str, str]]) -> None:

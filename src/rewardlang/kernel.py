@@ -101,9 +101,11 @@ class Kernel:
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
+        self._lots_expire = plan.expiry is not None and not plan.expire_without_activity
         # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where
         # they settle a comparison, no calendar sum is made
-        spans = {rule.inactive for rule in plan.inactive_rules} | {d for _, d in plan.notifications}
+        spans = ({rule.inactive for rule in plan.inactive_rules} | {d for _, d in plan.notifications}
+                 | set(self._tier_windows))
         self._least = {d: at_least(*d) for d in spans if d is not None}
         self._most = {d: at_most(*d) for d in spans if d is not None}
         # plain-timedelta spans past which applied events and history are surely forgotten
@@ -180,7 +182,7 @@ class Kernel:
             if batch is not None:
                 batch.append(lot.id)
             else:
-                self._wake_expiry(state, expires)
+                self._wake(state, _EXPIRY_CHAIN, expires)
                 self._schedule_reminders(state, expires, time)
         elif self.plan.expire_without_activity:
             deadline = self._activity_deadline(state)
@@ -195,23 +197,8 @@ class Kernel:
         if batch:
             count, unit = self.plan.expiry  # type: ignore[misc]
             expires = self.cal.add(time, count, unit)
-            self._wake_expiry(state, expires)
+            self._wake(state, _EXPIRY_CHAIN, expires)
             self._schedule_reminders(state, expires, time)
-
-    @staticmethod
-    def _wake_expiry(state: CustomerState, expires: dt.datetime) -> None:
-        """Make sure an ``("expire", ())`` item is due by ``expires``.
-
-        Lots are made in time order, so they expire in that order: one item, due when the
-        oldest lot expires, expires the lots due then and schedules itself again for the next
-        (``_scheduled``) — instead of an item per lot, most of a customer's schedule."""
-        wake = state.expiry_wake
-        if wake is None:
-            dues = [due for due, _, _, kind, payload in state.schedule if kind == "expire" and not payload]
-            wake = state.expiry_wake = [min(dues)] if dues else []
-        if not wake or expires < wake[0]:
-            state.push(expires, EXPIRY, "expire")
-            state.expiry_wake = [expires]
 
     def _schedule_reminders(self, state: CustomerState, expires: dt.datetime, now: dt.datetime) -> None:
         for n, (_, (count, unit)) in enumerate(self.plan.notifications):
@@ -267,6 +254,7 @@ class Kernel:
                 if order == TIER:
                     tier_due = True
                     if payload:  # ("exit", count, unit): the next window exit
+                        self._woken(state, payload, instant)
                         self._next_exit(state, instant, (payload[1], payload[2]))
                     continue
                 self._scheduled(state, instant, kind, payload, out, trace)
@@ -287,7 +275,7 @@ class Kernel:
             record = state.applied.get(event_id)
             if record is None:
                 return
-            batch: list[int] | None = [] if self.plan.expiry is not None and not self.plan.expire_without_activity else None
+            batch: list[int] | None = [] if self._lots_expire else None
             for award in record.awards if index is None else (record.awards[index],):
                 if not award.pending:
                     continue
@@ -307,12 +295,11 @@ class Kernel:
             # (): the lots that expire now, in the order they were made, then the next such item;
             # (lot id, ...): those lots (a state written before one item did for all)
             if not payload:
-                if state.expiry_wake and state.expiry_wake[0] == instant:
-                    state.expiry_wake = []
+                self._woken(state, _EXPIRY_CHAIN, instant)
                 payload = tuple(lot.id for lot in state.lots if lot.expires == instant and lot.points > 0)
                 later = [lot.expires for lot in state.lots if lot.expires is not None and lot.expires > instant]
                 if later:
-                    self._wake_expiry(state, min(later))
+                    self._wake(state, _EXPIRY_CHAIN, min(later))
             for lot_id in payload:
                 for lot in state.lots:
                     if lot.id == lot_id and lot.points > 0:
@@ -352,12 +339,7 @@ class Kernel:
                 state.push(state.birthday_due, BIRTHDAY, "birthday")
         elif kind == "inactive":
             (index,) = payload
-            wakes = self._inactive_wakes(state)
-            if wakes.get(index) == instant:
-                del wakes[index]
-                later = [d for d, _, _, k, p in state.schedule if k == "inactive" and p[0] == index]
-                if later:
-                    wakes[index] = min(later)
+            self._woken(state, ("inactive", index), instant)
             rule = self.plan.rules[index]
             count, unit = rule.inactive  # type: ignore[misc]
             if state.last_activity is None or index in state.inactive_done:
@@ -365,7 +347,7 @@ class Kernel:
             due = self.cal.add(state.last_activity, count, unit)
             if due != instant:
                 if due > instant:  # there was activity since this item was scheduled: wake then
-                    self._push_inactive(state, due, index, wakes)
+                    self._wake(state, ("inactive", index), due)
                 return
             state.inactive_done.add(index)
             if trace is not None:
@@ -513,12 +495,12 @@ class Kernel:
             state.history.spend_total += spend
         state.history.counts[event.type] = state.history.counts.get(event.type, 0) + 1
         if event.type in self.plan.window_events:
-            wakes = self._exit_wakes(state)
+            wakes = self._wakes(state)
             for window in self._tier_windows:
                 # an earlier event's exit is due first (exits follow the events' order): it will
                 # schedule this one's when it comes (``_next_exit``)
-                if window not in wakes:
-                    self._wake_exit(state, wakes, window, self.cal.window_exit(time, *window))
+                if ("exit", *window) not in wakes:
+                    self._wake(state, ("exit", *window), self.cal.window_exit(time, *window))
         state.applied[event.id] = record
         state.last_time, state.last_id = time, event.id
         state.clock = time
@@ -536,13 +518,13 @@ class Kernel:
             # up, finds the deadline moved, and schedules itself again for it (``_scheduled``)
             # (not always the latest deadline: 6 months after 02:30 before the clocks go back is
             # later than 6 months after 02:10 after they did)
-            wakes = self._inactive_wakes(state)
+            wakes = self._wakes(state)
             for rule in self.plan.inactive_rules:
-                wake = wakes.get(rule.index)
+                wake = wakes.get(("inactive", rule.index))
                 if wake is not None and wake <= time + self._least[rule.inactive]:  # type: ignore[index]
                     continue  # due before the new deadline, whatever the calendar says
                 count, unit = rule.inactive  # type: ignore[misc]
-                self._push_inactive(state, self.cal.add(time, count, unit), rule.index, wakes)
+                self._wake(state, ("inactive", rule.index), self.cal.add(time, count, unit))
         if self.plan.expire_without_activity:
             deadline = self._activity_deadline(state)
             assert deadline is not None
@@ -550,68 +532,67 @@ class Kernel:
             if state.lots:
                 self._schedule_reminders(state, deadline, time)
 
-    @staticmethod
-    def _exit_wakes(state: CustomerState) -> dict[tuple[int, str], dt.datetime]:
-        """The earliest window-exit item of each tier window (read from the schedule once)."""
-        wakes = state.exit_wakes
-        if wakes is None:
-            wakes = state.exit_wakes = {}
-            for due, _, _, kind, payload in state.schedule:
-                if kind == "tier" and payload:
-                    window = (payload[1], payload[2])
-                    if window not in wakes or due < wakes[window]:
-                        wakes[window] = due
-        return wakes
+    # ------------------------------------------------------------------ chains of one item
+    # The lots' expiry, each `inactive for` rule and each tier window keep one item in the
+    # schedule at a time instead of one per lot, activity or purchase: the item due does its
+    # work and schedules the next (``_scheduled``, ``_next_exit``). ``state.wakes`` holds each
+    # chain's earliest due, derived from the schedule (a state read from a file, or written
+    # before the chains, has none or one item per lot, activity or purchase: all still work).
 
     @staticmethod
-    def _wake_exit(state: CustomerState, wakes: dict[tuple[int, str], dt.datetime], window: tuple[int, str],
-                   due: dt.datetime) -> None:
-        if window not in wakes or due < wakes[window]:
-            state.push(due, TIER, "tier", ("exit", *window))
-            wakes[window] = due
+    def _wakes(state: CustomerState) -> dict[tuple[Any, ...], dt.datetime]:
+        wakes = state.wakes
+        if wakes is None:
+            wakes = state.wakes = {}
+            for due, _, _, kind, payload in state.schedule:
+                chain = _chain_of(kind, payload)
+                if chain is not None and (chain not in wakes or due < wakes[chain]):
+                    wakes[chain] = due
+        return wakes
+
+    def _wake(self, state: CustomerState, chain: tuple[Any, ...], due: dt.datetime) -> None:
+        """Make sure ``chain`` has an item due by ``due`` (a second one where ``due`` is earlier
+        than its item: a later lot or activity can be due first across the autumn fold)."""
+        wakes = self._wakes(state)
+        wake = wakes.get(chain)
+        if wake is not None and wake <= due:
+            return
+        wakes[chain] = due
+        if chain == _EXPIRY_CHAIN:
+            state.push(due, EXPIRY, "expire")
+        elif chain[0] == "inactive":
+            # the rule's index as tie-breaker: rules' items due at one instant fire in file order,
+            # whenever each was pushed
+            heapq.heappush(state.schedule, (due, INACTIVITY, chain[1], "inactive", (chain[1],)))
+        else:  # ("exit", count, unit)
+            state.push(due, TIER, "tier", chain)
+
+    def _woken(self, state: CustomerState, chain: tuple[Any, ...], instant: dt.datetime) -> None:
+        """A chain's item came due (it is off the schedule): its earliest due is its next item's."""
+        wakes = self._wakes(state)
+        if wakes.get(chain) == instant:
+            del wakes[chain]
+            later = [due for due, _, _, kind, payload in state.schedule if _chain_of(kind, payload) == chain]
+            if later:
+                wakes[chain] = min(later)
 
     def _next_exit(self, state: CustomerState, instant: dt.datetime, window: tuple[int, str]) -> None:
         """A window-exit item came due: schedule the next exit from the window, the first event
         of the history (of the types the tiers' windows read) not yet out of it.
 
-        One item a window instead of one a purchase: window exits follow the events' order
-        (``window_exit`` is monotone), so the events still in the window leave one after another.
-        The history keeps every event until surely out of the longest window (``_prune``)."""
-        wakes = self._exit_wakes(state)
-        if wakes.get(window) == instant:
-            del wakes[window]
+        Window exits follow the events' order (``window_exit`` is monotone), so the events still
+        in the window leave one after another. The history keeps every event until surely out of
+        the longest window (``_prune``)."""
         count, unit = window
-        surely_out = at_most(count, unit)
+        surely_out = self._most[window]
         types = self.plan.window_events
         for entry in state.history.entries:
             if entry[2] not in types or entry[0] + surely_out <= instant:
                 continue
             due = self.cal.window_exit(entry[0], count, unit)
             if due > instant:
-                self._wake_exit(state, wakes, window, due)
+                self._wake(state, ("exit", count, unit), due)
                 return
-
-    @staticmethod
-    def _inactive_wakes(state: CustomerState) -> dict[int, dt.datetime]:
-        """The earliest inactivity item of each `inactive for` rule that has one (read from the
-        schedule once per state)."""
-        wakes = state.inactive_wakes
-        if wakes is None:
-            wakes = state.inactive_wakes = {}
-            for due, _, _, kind, payload in state.schedule:
-                if kind == "inactive" and (payload[0] not in wakes or due < wakes[payload[0]]):
-                    wakes[payload[0]] = due
-        return wakes
-
-    @staticmethod
-    def _push_inactive(state: CustomerState, due: dt.datetime, index: int, wakes: dict[int, dt.datetime]) -> None:
-        """Make sure rule ``index`` has an inactivity item due by ``due``. Its tie-breaker is the
-        rule's index, so that items of several rules due at one instant fire in file order,
-        whenever each was pushed."""
-        wake = wakes.get(index)
-        if wake is None or due < wake:
-            heapq.heappush(state.schedule, (due, INACTIVITY, index, "inactive", (index,)))
-            wakes[index] = due
 
     def _candidate(self, state: CustomerState, rule: RulePlan, ctx: Context, event: Event,
                    record: Applied, trace: list[Decision] | None) -> int:
@@ -1011,6 +992,18 @@ class Kernel:
 
 _ZERO = Decimal(0)
 _TWO_DAYS = dt.timedelta(days=2)
+_EXPIRY_CHAIN = ("expire",)
+
+
+def _chain_of(kind: str, payload: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The chain a scheduled item belongs to, if any (``Kernel._wakes``)."""
+    if kind == "expire" and not payload:
+        return _EXPIRY_CHAIN
+    if kind == "inactive":
+        return ("inactive", payload[0])
+    if kind == "tier" and payload:
+        return tuple(payload)
+    return None
 
 
 def _amount(event: Event) -> Decimal | None:

@@ -239,7 +239,7 @@ class CustomerState:
         "customer", "clock", "last_time", "last_id", "balance", "lots", "next_id", "profile",
         "tier", "tier_held", "tier_kept", "counters", "firsts", "limit_counts", "cap_points",
         "history", "applied", "last_activity", "birthday_due", "birthday_year", "inactive_done",
-        "reminders_sent", "schedule", "seq", "inactive_wakes", "expiry_wake", "exit_wakes",
+        "reminders_sent", "schedule", "seq", "wakes",
     )
 
     def __init__(self, customer: str):
@@ -267,14 +267,10 @@ class CustomerState:
         self.reminders_sent: set[tuple[int, str]] = set()
         self.schedule: list[tuple[Any, ...]] = []  # heap of (due, order, tie, kind, payload)
         self.seq = 0  # effects made so far (the order in which they happened)
-        # the `inactive for` rules (by index) with an item in the schedule, and its earliest due;
-        # derived from the schedule, never stored: None until the kernel first needs it
-        self.inactive_wakes: dict[int, dt.datetime] | None = None
-        # the earliest ("expire", ()) item in the schedule, as [due] or [] for none; derived
-        # from the schedule like inactive_wakes, None until the kernel first needs it
-        self.expiry_wake: list[dt.datetime] | None = None
-        # the earliest ("tier", ("exit", count, unit)) item of each tier window, likewise
-        self.exit_wakes: dict[tuple[int, str], dt.datetime] | None = None
+        # the chains of items the kernel keeps one at a time (the lots' expiry, each `inactive
+        # for` rule, each tier window's exits) and the earliest due of each; derived from the
+        # schedule, never stored: None until the kernel first needs it (``Kernel._wakes``)
+        self.wakes: dict[tuple[Any, ...], dt.datetime] | None = None
 
     # -- schedule
     def push(self, due: dt.datetime, order: int, kind: str, payload: tuple[Any, ...] = ()) -> None:

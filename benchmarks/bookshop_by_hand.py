@@ -3,8 +3,9 @@
 This is the performance ceiling for ``rewardlang.engine.Engine`` on that programme, and a second,
 independent implementation of LANGUAGE.md §3-§5 to hold the engine's ledger equal to. It was
 written from the design (LANGUAGE.md) and the ruleset, not from the kernel: no ``rewardlang``
-kernel, compiler, state or effects code is called or copied. Two shared utilities are used, as
-the engine uses them: ``rewardlang.localtime`` for the calendar (local calendar arithmetic,
+kernel, compiler, state or effects code is called or copied. Three shared utilities are used, as
+the engine uses them: ``rewardlang.collector`` (the garbage collector paused for a batch, as
+``Engine.run`` pauses it, so that both run under the same conditions), ``rewardlang.localtime`` for the calendar (local calendar arithmetic,
 window exits, birthdays; with a fast path of its own for days without a clock change, held
 equal to ``localtime`` by the tests) and ``rewardlang.events`` for reading input events (§3:
 ``Validator``, and ``fingerprint`` to compare a rejected line with others of its id), so that
@@ -58,7 +59,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from rewardlang import localtime
+from rewardlang import collector, localtime
 from rewardlang.events import Event, Rejection, Validator, fingerprint
 
 ZONE = localtime.zone("Europe/Stockholm")
@@ -257,6 +258,12 @@ class BookshopByHand:
 
     # ------------------------------------------------------------------ batches
     def run(self, events: Iterable[object]) -> list[dict[str, Any]]:
+        # the cyclic collector paused for the batch, as ``Engine.run`` pauses it (the same
+        # conditions for both: its passes over a batch's objects are a third of either's time)
+        with collector.paused(promote=True):
+            return self._run(events)
+
+    def _run(self, events: Iterable[object]) -> list[dict[str, Any]]:
         validate = self.validator.validate
         counts = self.counts
         per_customer: dict[str, list[tuple[Any, ...]]] = {}
@@ -326,8 +333,9 @@ class BookshopByHand:
         if instant is None:
             raise ValueError(f"not a time with an offset: {until!r}")
         out: list[dict[str, Any]] = []
-        for cid in sorted(self.customers):
-            _advance(self.customers[cid], instant, out)
+        with collector.paused(promote=True):
+            for cid in sorted(self.customers):
+                _advance(self.customers[cid], instant, out)
         return out
 
 

@@ -12,9 +12,9 @@ line, then prints, best of ``--repeat`` in CPU seconds of the process (the machi
 measured in the same process, more than the absolute figures):
 
 * ``Engine.run`` events/s; the hand-written function on the same dicts (the ceiling); input
-  validation alone (``Validator.validate`` per event, a floor both include); both runs again
-  with the cyclic garbage collector off (the states and the ledger are millions of live objects,
-  and full collections over them are a large share of a run); the interpreter
+  validation alone (``Validator.validate`` per event, a floor both include) — both runs hold
+  the cyclic garbage collector off while they work (``collector.paused``: the states and the
+  ledger are millions of live objects, and its passes over them were a third of a run); the interpreter
   (``Engine(program, interpreted=True)``) and the compiled engine on a sample ten times smaller;
 * the ratios: engine vs hand-written (goal: within 2x) and the absolute goal (500,000 events/s);
 * memory per customer: ``tracemalloc`` of what an engine keeps after a run (its ``states``) over
@@ -141,17 +141,6 @@ def memory_per_customer(make: Callable[[], Any], events: list[dict[str, Any]]) -
     return (after - before) / max(1, len(states)), len(states), runner
 
 
-def gc_off(fn: Callable[[], Any]) -> Callable[[], Any]:
-    """``fn`` with the cyclic garbage collector off while it runs (how much of a run is GC)."""
-    def run() -> Any:
-        gc.disable()
-        try:
-            return fn()
-        finally:
-            gc.enable()
-    return run
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=1_000_000)
@@ -185,10 +174,6 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("Engine.run (compiled)", n, engine_s))
     rows.append(("hand-written (bookshop_by_hand)", n, hand_s))
     rows.append(("input validation only (Validator)", n, validate_s))
-    engine_nogc_s = best_of(args.repeat, gc_off(lambda: Engine(program).run(events)))
-    hand_nogc_s = best_of(args.repeat, gc_off(lambda: BookshopByHand(program).run(events)))
-    rows.append(("Engine.run, GC off", n, engine_nogc_s))
-    rows.append(("hand-written, GC off", n, hand_nogc_s))
 
     sample = generate(max(1, n // 10), args.seed)
     interpreted = Engine(program, interpreted=True)
@@ -217,8 +202,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"engine: {engine_rate:,.0f} events/s (goal {GOAL_RATE:,}: "
           f"{'met' if engine_rate >= GOAL_RATE else f'not met, {GOAL_RATE / engine_rate:.0f}x short'});"
           f" hand-written: {hand_rate:,.0f} events/s")
-    print(f"with the garbage collector off: engine {n / engine_nogc_s:,.0f} events/s, hand-written "
-          f"{n / hand_nogc_s:,.0f} events/s, engine vs hand-written {engine_nogc_s / hand_nogc_s:.2f}x")
     print(f"interpreter vs compiled on the sample: {interp_s / compiled_sample_s:.2f}x")
     print(f"validation is {validate_s / engine_s:.0%} of Engine.run and {validate_s / hand_s:.0%} of the "
           "hand-written run")

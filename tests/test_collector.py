@@ -62,3 +62,31 @@ def test_promote_moves_what_the_block_made_to_the_oldest_generation():
         kept = [[i] for i in range(1000)]
     assert gc.get_count()[0] < 50  # no young collection owed for them
     assert any(o is kept[0] for o in gc.get_objects(generation=2))
+
+
+def test_engine_run_and_advance_pause_the_collector_and_restore_it():
+    """Engine.run and Engine.advance hold the collector off while they work (docs/performance.md)
+    and leave it as they found it, on or off."""
+    import rewardlang
+    from rewardlang.engine import Engine
+
+    program = rewardlang.loads('program "P"\ncurrency SEK\ntimezone "UTC"\n'
+                               'event purchase with amount money\n'
+                               'rule "Base": purchase earns 1 point per 10 SEK\n')
+    seen: list[bool] = []
+    engine = Engine(program)
+    kernel_apply = engine.kernel.apply
+
+    def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return kernel_apply(*args, **kwargs)
+
+    engine.kernel.apply = spying  # type: ignore[method-assign]
+    event = {"type": "purchase", "id": "p1", "customer": "c1", "time": "2026-01-05T10:00:00Z", "amount": "100"}
+    assert [e.kind for e in engine.run([event]).effects] == ["points"]
+    assert seen == [False] and gc.isenabled()
+    engine.advance("2027-01-01T00:00:00Z")
+    assert gc.isenabled()
+    gc.disable()
+    engine.run([dict(event, id="p2", time="2026-01-06T10:00:00Z")])
+    assert not gc.isenabled()

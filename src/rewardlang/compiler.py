@@ -136,6 +136,9 @@ class Plan:
     interpreted: bool
     # event types that some `in last D` window anywhere reads: the history keeps only these
     history_events: frozenset[str] = frozenset()
+    # event type → the generated function that decides its rules (``transpiler.candidates``);
+    # empty when interpreted: the kernel's loop over the rules decides
+    candidates: Mapping[str, Callable[..., dict[int, int]]] = attrs.field(factory=dict)
 
 
 def duration(node: ast.Duration) -> tuple[int, str]:
@@ -331,7 +334,9 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         zone = localtime.zone(program.timezone)
         calendar: ExactCalendar = ExactCalendar(zone)
     else:
-        compiler = ConditionCompiler(program)
+        from rewardlang.transpiler import SourceConditions
+
+        compiler = SourceConditions(program)
         zone, calendar = compiler.zone, compiler.calendar
     segments = {name: compiler.condition(decl.condition) for name, decl in program.segments.items()}
     tier_names = {t.name.text for t in program.tiers}
@@ -383,6 +388,8 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         max_window=_longest(_windows(program.ruleset.statements)),
         interpreted=interpreted,
         history_events=frozenset(_window_events(program.ruleset.statements, program, spend_events)),
+        candidates={} if interpreted else {event: compiler.transpiler.candidates(rules)
+                                           for event, rules in by_event.items()},
     )
 
 

@@ -101,6 +101,7 @@ class Kernel:
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
+        self._decide = plan.candidates
         self._lots_expire = plan.expiry is not None and not plan.expire_without_activity
         # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where
         # they settle a comparison, no calendar sum is made
@@ -434,7 +435,10 @@ class Kernel:
         # were); then the built-in effect comes first in the ledger, the rules' effects after it
         rules = self.plan.by_event.get(event.type, ())
         candidates: dict[int, int] = {}
-        if trace is None:  # _candidate's work, without a call per rule (nothing to record)
+        decide = self._decide.get(event.type) if trace is None else None
+        if decide is not None:  # the rules of this type as one generated function (``transpiler``)
+            candidates = decide(ctx, state, event, record, self._counted)
+        elif trace is None:  # _candidate's work, without a call per rule (nothing to record)
             for rule in rules:
                 where = rule.where
                 if where is not None and not where(ctx):

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RULESETS = sorted((ROOT / "rulesets").glob("*.reward"))
 
 # the only names and attributes generated source may use: its own, never the ruleset's
-_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|found|ok|n|predicate|candidates|TypeError)$")
-_ATTRIBUTES = {"fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
+_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|allowed|found|firing|ok|n|predicate|decide|TypeError)$")
+_ATTRIBUTES = {"id", "fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
                "count_since", "window_start", "local_date", "weekday", "cal", "in_time_window", "time", "get"}
 
 
@@ -44,7 +44,7 @@ def _assert_only_our_words(source: str) -> None:
         elif isinstance(node, pyast.Attribute):
             assert node.attr in _ATTRIBUTES, f"an attribute the transpiler does not use: {node.attr}"
         elif isinstance(node, pyast.FunctionDef):
-            assert node.name in ("predicate", "candidates")
+            assert node.name in ("predicate", "decide")
         assert not isinstance(node, (pyast.Import, pyast.ImportFrom, pyast.Lambda, pyast.JoinedStr))
 
 

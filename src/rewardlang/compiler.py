@@ -136,8 +136,12 @@ class Plan:
     interpreted: bool
     # event types that some `in last D` window anywhere reads: the history keeps only these
     history_events: frozenset[str] = frozenset()
-    # event type → the generated function that decides its rules (``transpiler.candidates``);
-    # empty when interpreted: the kernel's loop over the rules decides
+    # rule index → the rules that fire instead of it (`instead of`)
+    suppressed_by: Mapping[int, tuple[int, ...]] = attrs.field(factory=dict)
+    # the suppression order restricted to each event type's rules (the others cannot fire)
+    order_by_event: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
+    # event type → the generated function that decides its rules (``transpiler.Transpiler.decide``);
+    # empty when interpreted: the kernel's loop over the rules decides (``Kernel._firing``)
     candidates: Mapping[str, Callable[..., dict[int, int]]] = attrs.field(factory=dict)
 
 
@@ -360,6 +364,13 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         )
         for t in program.tiers
     )
+    suppression_order = _suppression_order(rules)
+    suppressed_by: dict[int, tuple[int, ...]] = {}
+    for rule in rules:
+        for target in rule.suppresses:
+            suppressed_by[target] = suppressed_by.get(target, ()) + (rule.index,)
+    order_by_event = {event: tuple(i for i in suppression_order if i in {r.index for r in event_rules})
+                      for event, event_rules in by_event.items()}
     window_events: set[str] = set()
     for t in program.tiers:
         window_events |= _window_events(t.condition, program, spend_events)
@@ -375,7 +386,7 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         inactive_rules=tuple(r for r in rules if r.trigger == "inactive"),
         convert_rules=tuple(r for r in rules if r.trigger == "convert"),
         spend_rules=tuple(r for r in rules if r.trigger == "spend"),
-        suppression_order=_suppression_order(rules),
+        suppression_order=suppression_order,
         tiers=tiers,
         spend_events=spend_events,
         window_events=frozenset(window_events),
@@ -388,8 +399,11 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         max_window=_longest(_windows(program.ruleset.statements)),
         interpreted=interpreted,
         history_events=frozenset(_window_events(program.ruleset.statements, program, spend_events)),
-        candidates={} if interpreted else {event: compiler.transpiler.candidates(rules)
-                                           for event, rules in by_event.items()},
+        suppressed_by=suppressed_by,
+        order_by_event=order_by_event,
+        candidates={} if interpreted else {
+            event: compiler.transpiler.decide(event_rules, [rules[i] for i in order_by_event[event]], suppressed_by)
+            for event, event_rules in by_event.items()},
     )
 
 

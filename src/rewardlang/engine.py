@@ -266,10 +266,10 @@ def apply_customer(kernel: Kernel, state: CustomerState, lines: Iterable[Line],
                 else:  # a rejected event still fires what is due and moves its customer's clock
                     ordered.append((_order(rejection), line.index, rejection))
     effects: list[Effect] = []
+    apply_into = kernel.apply_into
     for _, index, item in sorted(ordered, key=lambda t: t[0]):
-        outcome = kernel.apply(state, item, trace)
-        effects.extend(outcome.effects)
-        outcomes.append(InputOutcome(index, outcome.status, outcome.reason, outcome.code, customer, outcome.event))
+        status, reason, code = apply_into(state, item, effects, trace)
+        outcomes.append(InputOutcome(index, status, reason, code, customer, item.id))
     return CustomerResult(effects, outcomes, bool(ordered))
 
 

@@ -144,6 +144,13 @@ class _Recorder:
         self.kernel = kernel
         self.groups: list[list[Step]] = []
 
+    def apply_into(self, state: CustomerState, item: Event | Rejection, out: list[Effect],
+                   trace: list[Decision] | None = None) -> tuple[str, str | None, str | None]:
+        """``Kernel.apply_into``'s form, which ``apply_customer`` calls."""
+        outcome = self.apply(state, item, trace)
+        out.extend(outcome.effects)
+        return outcome.status, outcome.reason, outcome.code
+
     def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
         own: list[Decision] = []
         outcome = self.kernel.apply(state, item, own)

@@ -89,15 +89,6 @@ class Kernel:
         self.plan = plan
         self.zone = plan.zone
         self.cal = plan.calendar
-        self._suppressed_by: dict[int, tuple[int, ...]] = {}
-        for rule in plan.rules:
-            for target in rule.suppresses:
-                self._suppressed_by[target] = self._suppressed_by.get(target, ()) + (rule.index,)
-        # the suppression order restricted to each event type's rules (the others cannot fire)
-        self._order_by_event: dict[str, tuple[int, ...]] = {}
-        for event, rules in plan.by_event.items():
-            indexes = {r.index for r in rules}
-            self._order_by_event[event] = tuple(i for i in plan.suppression_order if i in indexes)
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
@@ -117,32 +108,39 @@ class Kernel:
     # ------------------------------------------------------------------ entry points
     def apply(self, state: CustomerState, item: Event | Rejection, trace: list[Decision] | None = None) -> Outcome:
         out: list[Effect] = []
+        status, reason, code = self.apply_into(state, item, out, trace)
+        return Outcome(status, tuple(out), reason, code, item.id, item.customer)
+
+    def apply_into(self, state: CustomerState, item: Event | Rejection, out: list[Effect],
+                   trace: list[Decision] | None = None) -> tuple[str, str | None, str | None]:
+        """``apply``, with the effects appended to ``out``: (status, reason, code). A batch
+        (``engine.apply_customer``) collects a customer's effects in one list this way."""
         if isinstance(item, Rejection):
             if item.time is not None:
                 self._advance(state, item.time, out, trace)
-            return Outcome("rejected", tuple(out), item.reason, item.code, item.id, item.customer)
+            return ("rejected", item.reason, item.code)
         event = item
         known = state.applied.get(event.id)
         if known is not None and state.clock is not None and self._forgotten(known.time, state.clock):
             known = None  # ids are remembered for the refund window only, however long we keep them
         if known is not None:
             if known.fingerprint == event.fingerprint:
-                return Outcome("duplicate", (), "duplicate", "duplicate", event.id, event.customer)
+                return ("duplicate", "duplicate", "duplicate")
             self._advance(state, event.time, out, trace)  # rejected: step 1 still runs
-            return Outcome("rejected", tuple(out), f"conflicting duplicate: event {event.id} was applied with "
-                           "other content", "conflicting_duplicate", event.id, event.customer)
+            return ("rejected", f"conflicting duplicate: event {event.id} was applied with other content",
+                    "conflicting_duplicate")
         if (state.clock is not None and event.time < state.clock) or (
             state.last_time is not None and (event.time, event.id) <= (state.last_time, state.last_id or "")
         ):
-            return Outcome("rejected", (), f"late: the customer's clock is at "
-                           f"{localtime.format_instant(state.clock or state.last_time)}",  # type: ignore[arg-type]
-                           "late", event.id, event.customer)
+            return ("rejected", f"late: the customer's clock is at "
+                    f"{localtime.format_instant(state.clock or state.last_time)}",  # type: ignore[arg-type]
+                    "late")
         self._advance(state, event.time, out, trace)
         problem = self._event(state, event, out, trace)
         if problem is not None:
             code, reason = problem
-            return Outcome("rejected", tuple(out), reason, code, event.id, event.customer)
-        return Outcome("applied", tuple(out), None, None, event.id, event.customer)
+            return ("rejected", reason, code)
+        return ("applied", None, None)
 
     def advance(self, state: CustomerState, until: dt.datetime, trace: list[Decision] | None = None) -> list[Effect]:
         """``--until``: fire what is due by ``until`` and move the clock there."""
@@ -174,9 +172,13 @@ class Kernel:
         if rest <= 0:
             return None
         expires = None
-        if self.plan.expiry is not None and not self.plan.expire_without_activity:
-            count, unit = self.plan.expiry
-            expires = self.cal.add(time, count, unit)
+        if self._lots_expire:
+            lots = state.lots
+            if batch and lots and lots[-1].id == batch[-1]:  # a batch's lots are made at one instant
+                expires = lots[-1].expires
+            else:
+                count, unit = self.plan.expiry  # type: ignore[misc]
+                expires = self.cal.add(time, count, unit)
         lot = Lot(state.new_id(), rest, time, expires, source)
         state.lots.append(lot)
         if expires is not None:
@@ -232,8 +234,12 @@ class Kernel:
         if points == 0:
             return
         if pending and self.plan.pending is not None:
-            count, unit = self.plan.pending
-            release = self.cal.add(time, count, unit)
+            awards = record.awards if record is not None else None
+            if awards and awards[0].release is not None:  # the event's awards are released together
+                release = awards[0].release
+            else:
+                count, unit = self.plan.pending
+                release = self.cal.add(time, count, unit)
             self._emit(state, out, time, event, rule.name, "pending", (("pending", points),))
             if record is not None:  # released by one item for the event (``_event``)
                 record.awards.append(Award(rule.name, rate, per, points, None, True, release))
@@ -434,48 +440,11 @@ class Kernel:
         # step 2: the rules decide on the state before the event (the profile and history as they
         # were); then the built-in effect comes first in the ledger, the rules' effects after it
         rules = self.plan.by_event.get(event.type, ())
-        candidates: dict[int, int] = {}
         decide = self._decide.get(event.type) if trace is None else None
         if decide is not None:  # the rules of this type as one generated function (``transpiler``)
-            candidates = decide(ctx, state, event, record, self._counted)
-        elif trace is None:  # _candidate's work, without a call per rule (nothing to record)
-            for rule in rules:
-                where = rule.where
-                if where is not None and not where(ctx):
-                    continue
-                for _, guard in rule.guards:
-                    if not guard(ctx):
-                        break
-                else:
-                    firings = 1 if rule.trigger == "event" else self._counted(state, rule, ctx, event, record, None)
-                    if firings:
-                        candidates[rule.index] = firings
+            firing = decide(ctx, state, event, record, self._counted, self._allowed)
         else:
-            for rule in rules:
-                firings = self._candidate(state, rule, ctx, event, record, trace)
-                if firings:
-                    candidates[rule.index] = firings
-        firing: dict[int, int] = {}
-        if candidates:
-            for index in self._order_by_event.get(event.type, ()):
-                wanted = candidates.get(index)
-                if wanted is None:
-                    continue
-                rule = self.plan.rules[index]
-                suppressor = None
-                for other in self._suppressed_by.get(index, ()):
-                    if other in firing:
-                        suppressor = other
-                        break
-                if suppressor is not None:
-                    if trace is not None:
-                        name = printer.text(self.plan.rules[suppressor].name)
-                        trace.append(Decision(time, event.id, rule.name, "suppressed", f"instead of it: {name}",
-                                              f"{name} fired instead of it (instead of {printer.text(rule.name)})"))
-                    continue
-                allowed = self._allowed(state, rule, time, wanted, event.id, trace) if rule.limits else wanted
-                if allowed:
-                    firing[index] = allowed
+            firing = self._firing(state, rules, ctx, event, record, trace)
         if builtin:
             self._builtin(state, event, out)
         pending = not builtin
@@ -514,6 +483,53 @@ class Kernel:
         self._conversions(state, time, event.id, out, trace)
         return None
 
+    def _firing(self, state: CustomerState, rules: tuple[RulePlan, ...], ctx: Context, event: Event,
+                record: Applied, trace: list[Decision] | None) -> dict[int, int]:
+        """Step 2's decision, rule by rule: {rule index: firings}. The candidates (where,
+        guards, counters), then in suppression order the suppressed and the limited are left
+        out. ``transpiler.Transpiler.decide`` writes the same as one function per event type."""
+        candidates: dict[int, int] = {}
+        if trace is None:  # _candidate's work, without a call per rule (nothing to record)
+            for rule in rules:
+                where = rule.where
+                if where is not None and not where(ctx):
+                    continue
+                for _, guard in rule.guards:
+                    if not guard(ctx):
+                        break
+                else:
+                    firings = 1 if rule.trigger == "event" else self._counted(state, rule, ctx, event, record, None)
+                    if firings:
+                        candidates[rule.index] = firings
+        else:
+            for rule in rules:
+                firings = self._candidate(state, rule, ctx, event, record, trace)
+                if firings:
+                    candidates[rule.index] = firings
+        firing: dict[int, int] = {}
+        if candidates:
+            time = ctx.time
+            for index in self.plan.order_by_event.get(event.type, ()):
+                wanted = candidates.get(index)
+                if wanted is None:
+                    continue
+                rule = self.plan.rules[index]
+                suppressor = None
+                for other in self.plan.suppressed_by.get(index, ()):
+                    if other in firing:
+                        suppressor = other
+                        break
+                if suppressor is not None:
+                    if trace is not None:
+                        name = printer.text(self.plan.rules[suppressor].name)
+                        trace.append(Decision(time, event.id, rule.name, "suppressed", f"instead of it: {name}",
+                                              f"{name} fired instead of it (instead of {printer.text(rule.name)})"))
+                    continue
+                allowed = self._allowed(state, rule, time, wanted, event.id, trace) if rule.limits else wanted
+                if allowed:
+                    firing[index] = allowed
+        return firing
+
     def _activity(self, state: CustomerState, time: dt.datetime) -> None:
         state.last_activity = time
         state.inactive_done = set()
@@ -525,7 +541,7 @@ class Kernel:
             wakes = self._wakes(state)
             for rule in self.plan.inactive_rules:
                 wake = wakes.get(("inactive", rule.index))
-                if wake is not None and wake <= time + self._least[rule.inactive]:  # type: ignore[index]
+                if wake is not None and wake[0] <= time + self._least[rule.inactive]:  # type: ignore[index]
                     continue  # due before the new deadline, whatever the calendar says
                 count, unit = rule.inactive  # type: ignore[misc]
                 self._wake(state, ("inactive", rule.index), self.cal.add(time, count, unit))
@@ -544,24 +560,34 @@ class Kernel:
     # before the chains, has none or one item per lot, activity or purchase: all still work).
 
     @staticmethod
-    def _wakes(state: CustomerState) -> dict[tuple[Any, ...], dt.datetime]:
+    def _wakes(state: CustomerState) -> dict[tuple[Any, ...], list[Any]]:
+        """Each chain's [earliest due, number of items in the schedule]."""
         wakes = state.wakes
         if wakes is None:
             wakes = state.wakes = {}
             for due, _, _, kind, payload in state.schedule:
                 chain = _chain_of(kind, payload)
-                if chain is not None and (chain not in wakes or due < wakes[chain]):
-                    wakes[chain] = due
+                if chain is not None:
+                    entry = wakes.get(chain)
+                    if entry is None:
+                        wakes[chain] = [due, 1]
+                    else:
+                        entry[0] = min(entry[0], due)
+                        entry[1] += 1
         return wakes
 
     def _wake(self, state: CustomerState, chain: tuple[Any, ...], due: dt.datetime) -> None:
         """Make sure ``chain`` has an item due by ``due`` (a second one where ``due`` is earlier
         than its item: a later lot or activity can be due first across the autumn fold)."""
         wakes = self._wakes(state)
-        wake = wakes.get(chain)
-        if wake is not None and wake <= due:
+        entry = wakes.get(chain)
+        if entry is None:
+            wakes[chain] = [due, 1]
+        elif entry[0] <= due:
             return
-        wakes[chain] = due
+        else:
+            entry[0] = due
+            entry[1] += 1
         if chain == _EXPIRY_CHAIN:
             state.push(due, EXPIRY, "expire")
         elif chain[0] == "inactive":
@@ -572,13 +598,19 @@ class Kernel:
             state.push(due, TIER, "tier", chain)
 
     def _woken(self, state: CustomerState, chain: tuple[Any, ...], instant: dt.datetime) -> None:
-        """A chain's item came due (it is off the schedule): its earliest due is its next item's."""
-        wakes = self._wakes(state)
-        if wakes.get(chain) == instant:
-            del wakes[chain]
-            later = [due for due, _, _, kind, payload in state.schedule if _chain_of(kind, payload) == chain]
-            if later:
-                wakes[chain] = min(later)
+        """A chain's item came due (it is off the schedule): its earliest due is its next
+        item's. A chain nearly always has one item, and then nothing is looked for."""
+        if state.wakes is None:  # derived now, from the schedule without the item: right as it is
+            self._wakes(state)
+            return
+        entry = state.wakes.get(chain)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del state.wakes[chain]
+        elif entry[0] == instant:
+            entry[0] = min(due for due, _, _, kind, payload in state.schedule if _chain_of(kind, payload) == chain)
 
     def _next_exit(self, state: CustomerState, instant: dt.datetime, window: tuple[int, str]) -> None:
         """A window-exit item came due: schedule the next exit from the window, the first event

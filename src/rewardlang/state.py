@@ -270,7 +270,7 @@ class CustomerState:
         # the chains of items the kernel keeps one at a time (the lots' expiry, each `inactive
         # for` rule, each tier window's exits) and the earliest due of each; derived from the
         # schedule, never stored: None until the kernel first needs it (``Kernel._wakes``)
-        self.wakes: dict[tuple[Any, ...], dt.datetime] | None = None
+        self.wakes: dict[tuple[Any, ...], list[Any]] | None = None
 
     # -- schedule
     def push(self, due: dt.datetime, order: int, kind: str, payload: tuple[Any, ...] = ()) -> None:

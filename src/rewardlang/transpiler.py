@@ -3,7 +3,7 @@
 The closures of ``ConditionCompiler`` make a call per node of a condition (an ``and`` calls
 each part, a comparison calls its operand), and the kernel's rule loop makes a few more per
 rule. Here a condition is written out as one Python expression, and the rules that listen to
-one event type as one function (``candidates``): where-conditions, segments and modifiers'
+one event type as one function (``decide``): where-conditions, segments and modifiers'
 tests inlined, in the same order and with the same short-circuits as the loop they replace.
 
 Rule text is data, never code: the source is made only of names this module chooses
@@ -24,7 +24,7 @@ interpreter stay as the oracles the generated functions are held equal to.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -153,14 +153,17 @@ class Transpiler:
                   f"        return {fn.const(exact)}(ctx)\n")
         return self._build(fn, source, "predicate", what, span)
 
-    def candidates(self, rules: Sequence[Any]) -> Callable[..., dict[int, int]]:
+    def decide(self, rules: Sequence[Any], order: Sequence[Any],
+               suppressed_by: Mapping[int, tuple[int, ...]]) -> Callable[..., dict[int, int]]:
         """The rules of one event type (``RulePlan``s, in the plan's order) as one function
-        ``(ctx, state, event, record, counted) -> {rule index: firings}``: each rule's
+        ``(ctx, state, event, record, counted, allowed) -> {rule index: firings}``, the
+        trace-free ``Kernel._firing`` unrolled. First the candidates: each rule's
         where-condition, then its guards, in order; then 1 firing, or what ``counted`` (the
-        kernel's ``_counted``, which moves the rule's counter) says. The trace-free loop of
-        ``Kernel._event``, unrolled."""
+        kernel's ``_counted``, which moves the rule's counter) says. Then, in ``order`` (the
+        suppression order), a candidate fires unless a rule that fires instead of it does, as
+        many times as its limits allow (``allowed``: the kernel's ``_allowed``)."""
         fn = _Function()
-        lines = ["def candidates(ctx, state, event, record, counted):", "    found = {}"]
+        lines = ["def decide(ctx, state, event, record, counted, allowed):", "    found = {}"]
         for rule in rules:
             tests = []
             if rule.where is not None:  # a spend rule has none, whatever its trigger holds
@@ -169,22 +172,32 @@ class Transpiler:
                 test = self.modifier(mod, fn)
                 if test is not None:
                     tests.append(test)
-            exact = fn.const(_exact_tests(rule))
-            plan = fn.const(rule)
+            index = int(rule.index)  # a position in the plan, not rule text
             indent = "    "
             if tests:
                 lines += ["    try:", f"        ok = {' and '.join(tests)}", "    except TypeError:",
-                          f"        ok = {exact}(ctx)", "    if ok:"]
+                          f"        ok = {fn.const(_exact_tests(rule))}(ctx)", "    if ok:"]
                 indent = "        "
             if rule.trigger == "event":
-                lines.append(f"{indent}found[{int(rule.index)}] = 1")  # a position in the plan, not rule text
+                lines.append(f"{indent}found[{index}] = 1")
             else:
-                lines += [f"{indent}n = counted(state, {plan}, ctx, event, record, None)",
-                          f"{indent}if n:", f"{indent}    found[{int(rule.index)}] = n"]
-        lines.append("    return found")
+                lines += [f"{indent}n = counted(state, {fn.const(rule)}, ctx, event, record, None)",
+                          f"{indent}if n:", f"{indent}    found[{index}] = n"]
+        lines += ["    if not found:", "        return found", "    firing = {}"]
+        for rule in order:
+            index = int(rule.index)
+            unless = "".join(f" and {int(other)} not in firing" for other in suppressed_by.get(rule.index, ()))
+            lines.append(f"    n = found.get({index})")
+            lines.append(f"    if n is not None{unless}:")
+            if rule.limits:
+                lines.append(f"        n = allowed(state, {fn.const(rule)}, ctx.time, n, event.id, None)")
+                lines += ["        if n:", f"            firing[{index}] = n"]
+            else:
+                lines.append(f"        firing[{index}] = n")
+        lines.append("    return firing")
         names = ", ".join(repr(r.name) for r in rules)
         span = rules[0].node.span if rules else None
-        return self._build(fn, "\n".join(lines) + "\n", "candidates", f"rules {names}", span)
+        return self._build(fn, "\n".join(lines) + "\n", "decide", f"rules {names}", span)
 
     def _build(self, fn: _Function, source: str, name: str, what: str, span: Any) -> Callable[..., Any]:
         self.sources.append(source)

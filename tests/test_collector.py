@@ -75,13 +75,13 @@ def test_engine_run_and_advance_pause_the_collector_and_restore_it():
                                'rule "Base": purchase earns 1 point per 10 SEK\n')
     seen: list[bool] = []
     engine = Engine(program)
-    kernel_apply = engine.kernel.apply
+    kernel_apply = engine.kernel.apply_into
 
     def spying(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(gc.isenabled())
         return kernel_apply(*args, **kwargs)
 
-    engine.kernel.apply = spying  # type: ignore[method-assign]
+    engine.kernel.apply_into = spying  # type: ignore[method-assign]
     event = {"type": "purchase", "id": "p1", "customer": "c1", "time": "2026-01-05T10:00:00Z", "amount": "100"}
     assert [e.kind for e in engine.run([event]).effects] == ["points"]
     assert seen == [False] and gc.isenabled()

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RULESETS = sorted((ROOT / "rulesets").glob("*.reward"))
 
 # the only names and attributes generated source may use: its own, never the ruleset's
-_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|allowed|found|firing|ok|n|predicate|decide|TypeError)$")
-_ATTRIBUTES = {"id", "fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
+_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|allowed|found|firing|ok|n|predicate|decide|fire|TypeError|kernel|time|eid|fields|amount|points|pending|out|isinstance|range|_)$")
+_ATTRIBUTES = {"_record_firing", "_award", "_cap", "_rate_points", "_emit", "id", "fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
                "count_since", "window_start", "local_date", "weekday", "cal", "in_time_window", "time", "get"}
 
 
 def _functions(plan):  # type: ignore[no-untyped-def]
-    found = list(plan.candidates.values()) + [t.condition for t in plan.tiers]
+    found = list(plan.candidates.values()) + list(plan.fire.values()) + [t.condition for t in plan.tiers]
     found += [r.where for r in plan.rules if r.where is not None]
     return [f for f in found if hasattr(f, "source")]
 
@@ -44,7 +44,7 @@ def _assert_only_our_words(source: str) -> None:
         elif isinstance(node, pyast.Attribute):
             assert node.attr in _ATTRIBUTES, f"an attribute the transpiler does not use: {node.attr}"
         elif isinstance(node, pyast.FunctionDef):
-            assert node.name in ("predicate", "decide")
+            assert node.name in ("predicate", "decide", "fire")
         assert not isinstance(node, (pyast.Import, pyast.ImportFrom, pyast.Lambda, pyast.JoinedStr))
 
 

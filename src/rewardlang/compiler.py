@@ -143,6 +143,8 @@ class Plan:
     # event type → the generated function that decides its rules (``transpiler.Transpiler.decide``);
     # empty when interpreted: the kernel's loop over the rules decides (``Kernel._firing``)
     candidates: Mapping[str, Callable[..., dict[int, int]]] = attrs.field(factory=dict)
+    # event type → the generated function that applies its rules' effects (``Transpiler.fire``)
+    fire: Mapping[str, Callable[..., None]] = attrs.field(factory=dict)
 
 
 def duration(node: ast.Duration) -> tuple[int, str]:
@@ -404,6 +406,8 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         candidates={} if interpreted else {
             event: compiler.transpiler.decide(event_rules, [rules[i] for i in order_by_event[event]], suppressed_by)
             for event, event_rules in by_event.items()},
+        fire={} if interpreted else {event: compiler.transpiler.fire(event_rules)
+                                     for event, event_rules in by_event.items()},
     )
 
 

@@ -93,6 +93,7 @@ class Kernel:
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
         self._decide = plan.candidates
+        self._fire = plan.fire
         self._lots_expire = plan.expiry is not None and not plan.expire_without_activity
         # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where
         # they settle a comparison, no calendar sum is made
@@ -448,7 +449,11 @@ class Kernel:
         if builtin:
             self._builtin(state, event, out)
         pending = not builtin
-        if firing:
+        fire = self._fire.get(event.type) if trace is None else None
+        if fire is not None:  # the effects of this type's rules as one generated function
+            if firing:
+                fire(self, state, event, record, firing, out, pending)
+        elif firing:
             for rule in rules:
                 times = firing.get(rule.index, 0)
                 for _ in range(times):

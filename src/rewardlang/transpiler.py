@@ -199,6 +199,50 @@ class Transpiler:
         span = rules[0].node.span if rules else None
         return self._build(fn, "\n".join(lines) + "\n", "decide", f"rules {names}", span)
 
+    def fire(self, rules: Sequence[Any]) -> Callable[..., None]:
+        """Step 2's effects for one event type as one function ``(kernel, state, event, record,
+        firing, out, pending)``: in the plan's order, each rule that fires (``firing``: what
+        ``decide`` returned), as many times as it fires, its limits counted and its effect
+        applied, written out for the effect's kind (the kernel's ``_apply_effect`` without a
+        trace; the kernel's own methods do the awarding, capping and emitting)."""
+        fn = _Function()
+        lines = ["def fire(kernel, state, event, record, firing, out, pending):",
+                 "    time = event.time", "    eid = event.id", "    fields = event.fields"]
+        for rule in rules:
+            plan = fn.const(rule)
+            effect = rule.effect
+            lines += [f"    n = firing.get({int(rule.index)})", "    if n:", "        for _ in range(n):"]
+            body: list[str] = []
+            if rule.limits:
+                body.append(f"kernel._record_firing(state, {plan}, time, 1)")
+            if effect.kind == "points":
+                points = fn.const(int(effect.points))
+                if rule.caps:
+                    points = f"kernel._cap(state, {plan}, time, {points})"
+                body.append(f"kernel._award(state, out, time, eid, {plan}, {points}, pending=pending, record=record)")
+            elif effect.kind == "rate":
+                rate, per = fn.const(effect.points), fn.const(effect.per)
+                body += [f"amount = fields.get({fn.const(effect.field)})",
+                         f"points = kernel._rate_points({rate}, {per}, amount) if isinstance(amount, _Decimal) else 0"]
+                if rule.caps:
+                    body.append(f"points = kernel._cap(state, {plan}, time, points)")
+                on_amount = effect.field == "amount"
+                body.append(f"kernel._award(state, out, time, eid, {plan}, points, pending=pending, record=record, "
+                            f"rate={rate if on_amount else 'None'}, per={per if on_amount else 'None'})")
+            else:
+                if effect.kind == "free_item":
+                    values: tuple[Any, ...] = (("item", effect.item), ("quantity", effect.quantity))
+                elif effect.kind == "voucher":
+                    values = (("voucher", effect.name), ("quantity", effect.quantity))
+                else:  # message
+                    values = (("message", effect.name),)
+                body.append(f"kernel._emit(state, out, time, eid, {fn.const(rule.name)}, {fn.const(effect.kind)}, "
+                            f"{fn.const(values)})")
+            lines += [f"            {line}" for line in body]
+        names = ", ".join(repr(r.name) for r in rules)
+        span = rules[0].node.span if rules else None
+        return self._build(fn, "\n".join(lines) + "\n", "fire", f"effects of rules {names}", span)
+
     def _build(self, fn: _Function, source: str, name: str, what: str, span: Any) -> Callable[..., Any]:
         self.sources.append(source)
         where = f"{span.filename}:{span.line}" if span is not None and getattr(span, "line", 0) else "?"

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RULESETS = sorted((ROOT / "rulesets").glob("*.reward"))
 
 # the only names and attributes generated source may use: its own, never the ruleset's
-_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|allowed|found|firing|ok|n|predicate|decide|fire|TypeError|kernel|time|eid|fields|amount|points|pending|out|isinstance|range|_)$")
-_ATTRIBUTES = {"_record_firing", "_award", "_cap", "_rate_points", "_emit", "id", "fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
+_NAME = re.compile(r"^(_k\d+|_v\d+|_MISSING|_Decimal|ctx|state|event|record|counted|allowed|found|firing|ok|n|predicate|decide|fire|TypeError|kernel|time|eid|fields|amount|points|pending|out|isinstance|range|_|awards|release|_Effect|_Award)$")
+_ATTRIBUTES = {"awards", "release", "seq", "customer", "append", "add", "_record_firing", "_award", "_cap", "_rate_points", "_emit", "id", "fields", "profile", "tier", "balance", "history", "spend_total", "spend_in", "count_total",
                "count_since", "window_start", "local_date", "weekday", "cal", "in_time_window", "time", "get"}
 
 
@@ -38,7 +38,7 @@ def _functions(plan):  # type: ignore[no-untyped-def]
 def _assert_only_our_words(source: str) -> None:
     for node in pyast.walk(pyast.parse(source)):
         if isinstance(node, pyast.Constant):
-            assert node.value is None or type(node.value) is int, f"a literal in generated source: {node.value!r}"
+            assert node.value in (None, True, False) or type(node.value) is int, f"a literal in generated source: {node.value!r}"
         elif isinstance(node, pyast.Name):
             assert _NAME.match(node.id), f"a name the transpiler does not make: {node.id}"
         elif isinstance(node, pyast.Attribute):
@@ -206,3 +206,53 @@ def test_generated_conditions_answer_as_the_interpreter_on_well_typed_values(nod
     answer = _outcome(generated, ctx)
     assert answer == _outcome(ConditionCompiler(program, ctx.cal).condition(where), ctx)
     assert answer == evaluate(where, ctx, program)
+
+
+TIERS = ('program "T"\ncurrency SEK\ntimezone "Europe/Stockholm"\n'
+         "customer has city text optional\n"
+         "event purchase with amount money\nevent review with stars number\n"
+         "tier starter = spend in total >= 0 SEK\n"
+         "tier fan = count of review in last 1 month >= 2\n"
+         "tier silver = spend in last 2 months >= 100 SEK, kept for 1 month\n"
+         'rule "Fan mail": tier change to fan gives message "fan"\n'
+         'rule "Base": purchase earns 1 point per 10 SEK\n')
+
+
+def test_tiers_are_not_evaluated_again_after_events_that_cannot_change_them() -> None:
+    """A tier of aggregates alone changes only with the events it counts, a refund, a window
+    exit or a `kept for` end (all scheduled): the compiled plan skips the others once a
+    customer's tiers have been evaluated, and answers as the interpreter, which never skips."""
+    program = rewardlang.loads(TIERS)
+    plan = compile_program(program)
+    assert plan.tier_events == frozenset({"refund", "purchase", "review"})
+    assert compile_program(program, interpreted=True).tier_events is None
+    with_balance = rewardlang.loads(TIERS.replace("tier fan = count of review in last 1 month >= 2",
+                                                  "tier fan = balance >= 5"))
+    assert compile_program(with_balance).tier_events is None
+
+    def at(day: int, hour: int = 10) -> str:
+        return (dt.datetime(2026, 1, 1, hour, tzinfo=dt.timezone.utc) + dt.timedelta(days=day)).isoformat()
+
+    events = [
+        {"type": "profile", "id": "p0", "customer": "c", "time": at(0), "city": "Lund"},  # first: evaluated
+        {"type": "review", "id": "r1", "customer": "c", "time": at(3), "stars": 5},
+        {"type": "profile", "id": "p1", "customer": "c", "time": at(4), "city": "Malmö"},
+        {"type": "review", "id": "r2", "customer": "c", "time": at(5), "stars": 4},
+        {"type": "purchase", "id": "b1", "customer": "c", "time": at(6), "amount": "150"},
+        {"type": "adjust", "id": "a1", "customer": "c", "time": at(7), "points": 3, "reason": "x"},
+        {"type": "profile", "id": "p2", "customer": "c", "time": at(50), "city": "Lund"},
+        {"type": "refund", "id": "f1", "customer": "c", "time": at(60), "refunds": "b1"},
+        {"type": "profile", "id": "p3", "customer": "c", "time": at(200), "city": "Umeå"},
+    ]
+    compiled, interpreted = Engine(program), Engine(program, interpreted=True)
+    lines = [e.to_dict() for e in compiled.run(events).effects + compiled.advance(at(400))]
+    assert lines == [e.to_dict() for e in interpreted.run(events).effects + interpreted.advance(at(400))]
+    tiers = [line["to"] for line in lines if line["kind"] == "tier"]
+    assert tiers[0] == "starter" and "fan" in tiers and "silver" in tiers
+    one_by_one, reference = Engine(program), Engine(program, interpreted=True)
+    reference.run(events)
+    for event in events:  # a state read back has its tiers evaluated again at its next event
+        if "c" in one_by_one.states:
+            one_by_one.load_state(one_by_one.state_of("c"))
+        one_by_one.apply(event)
+    assert one_by_one.customer("c") == reference.customer("c")

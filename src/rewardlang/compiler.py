@@ -136,6 +136,11 @@ class Plan:
     interpreted: bool
     # event types that some `in last D` window anywhere reads: the history keeps only these
     history_events: frozenset[str] = frozenset()
+    # the event types after which the tiers can have changed, where the tiers read only `spend`
+    # and `count of` aggregates (their windows' exits and `kept for` ends are scheduled): after
+    # another event they are not evaluated again once a customer's have been; None: after every
+    # event (a tier reads the balance, the profile, an age or the tier; or the plan is interpreted)
+    tier_events: frozenset[str] | None = None
     # rule index → the rules that fire instead of it (`instead of`)
     suppressed_by: Mapping[int, tuple[int, ...]] = attrs.field(factory=dict)
     # the suppression order restricted to each event type's rules (the others cannot fire)
@@ -401,13 +406,15 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         max_window=_longest(_windows(program.ruleset.statements)),
         interpreted=interpreted,
         history_events=frozenset(_window_events(program.ruleset.statements, program, spend_events)),
+        tier_events=None if interpreted else _tier_events(program, spend_events),
         suppressed_by=suppressed_by,
         order_by_event=order_by_event,
         candidates={} if interpreted else {
             event: compiler.transpiler.decide(event_rules, [rules[i] for i in order_by_event[event]], suppressed_by)
             for event, event_rules in by_event.items()},
-        fire={} if interpreted else {event: compiler.transpiler.fire(event_rules)
-                                     for event, event_rules in by_event.items()},
+        fire={} if interpreted else {
+            event: compiler.transpiler.fire(event_rules, duration(program.pending) if program.pending else None)
+            for event, event_rules in by_event.items()},
     )
 
 
@@ -535,6 +542,20 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 
 def _longest(windows: set[tuple[int, str]]) -> tuple[int, str] | None:
     return max(windows, key=lambda w: w[0] * _UNIT_DAYS[w[1]], default=None)
+
+
+def _tier_events(program: Program, spend_events: frozenset[str]) -> frozenset[str] | None:
+    """``Plan.tier_events``: what can change a tier condition that reads only aggregates — an
+    event that adds to them (spend, a counted type), or a refund (which takes from them)."""
+    events = {"refund"}
+    for node in _walk([t.condition for t in program.tiers]):
+        if isinstance(node, ast.SpendAggregate):
+            events |= spend_events
+        elif isinstance(node, ast.CountAggregate):
+            events.add(program.event_of(node.event.text))
+        elif isinstance(node, (ast.FieldRef, ast.CustomerFieldRef, ast.TierRef, ast.BalanceRef)):
+            return None
+    return frozenset(events)
 
 
 def _window_events(condition: object, program: Program, spend_events: frozenset[str]) -> set[str]:

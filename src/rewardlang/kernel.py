@@ -484,7 +484,9 @@ class Kernel:
         state.clock = time
         self._activity(state, time)
         # step 4: the tier; step 5: conversions
-        self._tiers(state, time, event.id, out, trace, ctx)
+        tier_events = self.plan.tier_events
+        if tier_events is None or not state.tiers_seen or event.type in tier_events:
+            self._tiers(state, time, event.id, out, trace, ctx)
         self._conversions(state, time, event.id, out, trace)
         return None
 
@@ -942,6 +944,7 @@ class Kernel:
         balance, the history's sums — is read afresh)."""
         if not self.plan.tiers:
             return
+        state.tiers_seen = True
         if ctx is None:
             ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
         else:

@@ -239,7 +239,7 @@ class CustomerState:
         "customer", "clock", "last_time", "last_id", "balance", "lots", "next_id", "profile",
         "tier", "tier_held", "tier_kept", "counters", "firsts", "limit_counts", "cap_points",
         "history", "applied", "last_activity", "birthday_due", "birthday_year", "inactive_done",
-        "reminders_sent", "schedule", "seq", "wakes",
+        "reminders_sent", "schedule", "seq", "wakes", "tiers_seen",
     )
 
     def __init__(self, customer: str):
@@ -271,6 +271,9 @@ class CustomerState:
         # for` rule, each tier window's exits) and the earliest due of each; derived from the
         # schedule, never stored: None until the kernel first needs it (``Kernel._wakes``)
         self.wakes: dict[tuple[Any, ...], list[Any]] | None = None
+        # the tiers were evaluated since this state was made or read (``Plan.tier_events``);
+        # never stored
+        self.tiers_seen = False
 
     # -- schedule
     def push(self, due: dt.datetime, order: int, kind: str, payload: tuple[Any, ...] = ()) -> None:

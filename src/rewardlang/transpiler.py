@@ -30,7 +30,9 @@ from typing import Any
 
 from rewardlang import ast
 from rewardlang.compiler import MISSING, ConditionCompiler, Context, Predicate, duration, literal, nfc
+from rewardlang.effects import Effect
 from rewardlang.program import Program
+from rewardlang.state import Award
 from rewardlang.zonecalendar import at_least, at_most
 
 # the comparison operators of the language, as Python writes them (the only operators emitted)
@@ -199,13 +201,17 @@ class Transpiler:
         span = rules[0].node.span if rules else None
         return self._build(fn, "\n".join(lines) + "\n", "decide", f"rules {names}", span)
 
-    def fire(self, rules: Sequence[Any]) -> Callable[..., None]:
+    def fire(self, rules: Sequence[Any], pending_for: tuple[int, str] | None = None) -> Callable[..., None]:
         """Step 2's effects for one event type as one function ``(kernel, state, event, record,
         firing, out, pending)``: in the plan's order, each rule that fires (``firing``: what
         ``decide`` returned), as many times as it fires, its limits counted and its effect
         applied, written out for the effect's kind (the kernel's ``_apply_effect`` without a
-        trace; the kernel's own methods do the awarding, capping and emitting)."""
+        trace; the kernel's own methods do the capping, crediting and emitting). With
+        ``pending_for`` (the programme's ``points pending for``), an award on an event that is
+        not a built-in one is written out too: a ``pending`` line and the award kept for its
+        release (the kernel's ``_award``; the event's awards share one release time)."""
         fn = _Function()
+        fn.namespace.update(_Effect=Effect, _Award=Award)
         lines = ["def fire(kernel, state, event, record, firing, out, pending):",
                  "    time = event.time", "    eid = event.id", "    fields = event.fields"]
         for rule in rules:
@@ -215,20 +221,38 @@ class Transpiler:
             body: list[str] = []
             if rule.limits:
                 body.append(f"kernel._record_firing(state, {plan}, time, 1)")
-            if effect.kind == "points":
-                points = fn.const(int(effect.points))
-                if rule.caps:
-                    points = f"kernel._cap(state, {plan}, time, {points})"
-                body.append(f"kernel._award(state, out, time, eid, {plan}, {points}, pending=pending, record=record)")
-            elif effect.kind == "rate":
-                rate, per = fn.const(effect.points), fn.const(effect.per)
-                body += [f"amount = fields.get({fn.const(effect.field)})",
-                         f"points = kernel._rate_points({rate}, {per}, amount) if isinstance(amount, _Decimal) else 0"]
+            if effect.kind in ("points", "rate"):
+                rate = per = "None"
+                if effect.kind == "points":
+                    body.append(f"points = {fn.const(int(effect.points))}")
+                else:
+                    given, each = fn.const(effect.points), fn.const(effect.per)
+                    body += [f"amount = fields.get({fn.const(effect.field)})",
+                             f"points = kernel._rate_points({given}, {each}, amount) "
+                             "if isinstance(amount, _Decimal) else 0"]
+                    if effect.field == "amount":  # kept for a partial refund
+                        rate, per = given, each
                 if rule.caps:
                     body.append(f"points = kernel._cap(state, {plan}, time, points)")
-                on_amount = effect.field == "amount"
-                body.append(f"kernel._award(state, out, time, eid, {plan}, points, pending=pending, record=record, "
-                            f"rate={rate if on_amount else 'None'}, per={per if on_amount else 'None'})")
+                award = (f"kernel._award(state, out, time, eid, {plan}, points, pending=pending, record=record, "
+                         f"rate={rate}, per={per})")
+                if pending_for is None:
+                    body.append(award)
+                else:
+                    name = fn.const(rule.name)
+                    body += ["if points and pending:",
+                             "    awards = record.awards",
+                             "    if awards and awards[0].release is not None:",
+                             "        release = awards[0].release",
+                             "    else:",
+                             f"        release = kernel.cal.add(time, {fn.const(pending_for[0])}, "
+                             f"{fn.const(pending_for[1])})",
+                             "    state.seq += 1",
+                             f"    out.append(_Effect(time, state.customer, eid, {name}, {fn.const('pending')}, "
+                             f"(({fn.const('pending')}, points),), state.seq))",
+                             f"    awards.append(_Award({name}, {rate}, {per}, points, None, True, release))",
+                             "else:",
+                             f"    {award}"]
             else:
                 if effect.kind == "free_item":
                     values: tuple[Any, ...] = (("item", effect.item), ("quantity", effect.quantity))

@@ -196,7 +196,6 @@ class Packer:
             raise ValueError(f"not a packed state of format {FORMAT}: {fmt!r}")
         rule_names = self.rule_names
         fixed = _fixed_part(customer)
-        at = _at
 
         s = CustomerState(customer)
         s.clock = _after(clock, base)
@@ -207,12 +206,7 @@ class Packer:
         previous = base
         it = iter(lots)
         for i, p, a, e, src in zip(it, it, it, it, it):
-            if type(a) is int:
-                previous += a
-                available = at(previous, _UTC)
-            else:
-                previous += a[0]
-                available = at(previous, _UTC).replace(microsecond=a[1])
+            previous, available = _next_instant(previous, a)
             out_lots.append(Lot(i, p, available, _after(e, previous), src))
         s.lots = out_lots
         s.next_id = next_id
@@ -232,12 +226,7 @@ class Packer:
         previous = base
         it = iter(entries)
         for time, i, k, a, c in zip(it, it, it, it, it):
-            if type(time) is int:
-                previous += time
-                instant = at(previous, _UTC)
-            else:
-                previous += time[0]
-                instant = at(previous, _UTC).replace(microsecond=time[1])
+            previous, instant = _next_instant(previous, time)
             out_entries.append([instant, i, k, None if a is None else Decimal(a), c])
         h.entries = out_entries
         h.spend_total = Decimal(spend_total)
@@ -247,12 +236,7 @@ class Packer:
         previous = base
         it = iter(applied)
         for event_id, fp, time, kind, amount, refunded, awards, counted in zip(it, it, it, it, it, it, it, it):
-            if type(time) is int:
-                previous += time
-                instant = at(previous, _UTC)
-            else:
-                previous += time[0]
-                instant = at(previous, _UTC).replace(microsecond=time[1])
+            previous, instant = _next_instant(previous, time)
             ia = iter(awards)
             ic = iter(counted)
             records[event_id] = Applied(
@@ -272,16 +256,17 @@ class Packer:
         previous = base
         it = iter(rest)
         for due, order, tie, kind, payload in zip(dues, it, it, it, it):
-            if type(due) is int:
-                previous += due
-                instant = at(previous, _UTC)
-            else:
-                previous += due[0]
-                instant = at(previous, _UTC).replace(microsecond=due[1])
+            previous, instant = _next_instant(previous, due)
             schedule.append((instant, order, tie, kind, payload))
         s.schedule = schedule  # in order: a heap
         s.seq = seq
         return s
+
+
+def _next_instant(previous: int, delta: Any) -> tuple[int, dt.datetime]:
+    """The instant ``delta`` after ``previous`` (seconds since the epoch) in a list packed as
+    gaps (``_since``), and its whole seconds, the next one's base."""
+    return previous + (delta if type(delta) is int else delta[0]), _after(delta, previous)  # type: ignore[return-value]
 
 
 def _since(instant: dt.datetime | None, base: int) -> Any:

@@ -30,7 +30,7 @@ _ATTRIBUTES = {"awards", "release", "seq", "customer", "append", "add", "_record
 
 
 def _functions(plan):  # type: ignore[no-untyped-def]
-    found = list(plan.candidates.values()) + list(plan.fire.values()) + [t.condition for t in plan.tiers]
+    found = list(plan.decide.values()) + list(plan.fire.values()) + [t.condition for t in plan.tiers]
     found += [r.where for r in plan.rules if r.where is not None]
     return [f for f in found if hasattr(f, "source")]
 
@@ -67,7 +67,7 @@ def test_a_hostile_text_is_a_value_not_code() -> None:
         "event purchase with amount money, category text\n"
         f'rule "R": purchase where category is "{HOSTILE.replace(chr(34), chr(92) + chr(34))}" earns 5 points\n')
     plan = compile_program(program)
-    source = plan.candidates["purchase"].source
+    source = plan.decide["purchase"].source
     assert "import" not in source and "system" not in source
     _assert_only_our_words(source)
     engine = Engine(program)
@@ -78,7 +78,7 @@ def test_a_hostile_text_is_a_value_not_code() -> None:
 
 def test_a_function_is_named_after_the_rules_and_the_file_it_comes_from() -> None:
     plan = compile_program(rewardlang.load(ROOT / "rulesets" / "bookshop.reward"))
-    filename = plan.candidates["review"].__code__.co_filename
+    filename = plan.decide["review"].__code__.co_filename
     assert "Review bonus" in filename and "bookshop.reward:" in filename
 
 

@@ -147,7 +147,7 @@ class Plan:
     order_by_event: Mapping[str, tuple[int, ...]] = attrs.field(factory=dict)
     # event type → the generated function that decides its rules (``transpiler.Transpiler.decide``);
     # empty when interpreted: the kernel's loop over the rules decides (``Kernel._firing``)
-    candidates: Mapping[str, Callable[..., dict[int, int]]] = attrs.field(factory=dict)
+    decide: Mapping[str, Callable[..., dict[int, int]]] = attrs.field(factory=dict)
     # event type → the generated function that applies its rules' effects (``Transpiler.fire``)
     fire: Mapping[str, Callable[..., None]] = attrs.field(factory=dict)
 
@@ -409,7 +409,7 @@ def compile_program(program: Program, *, interpreted: bool = False) -> Plan:
         tier_events=None if interpreted else _tier_events(program, spend_events),
         suppressed_by=suppressed_by,
         order_by_event=order_by_event,
-        candidates={} if interpreted else {
+        decide={} if interpreted else {
             event: compiler.transpiler.decide(event_rules, [rules[i] for i in order_by_event[event]], suppressed_by)
             for event, event_rules in by_event.items()},
         fire={} if interpreted else {

@@ -92,7 +92,7 @@ class Kernel:
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
-        self._decide = plan.candidates
+        self._decide = plan.decide
         self._fire = plan.fire
         self._lots_expire = plan.expiry is not None and not plan.expire_without_activity
         # plain-timedelta bounds of the `inactive for` and `notify … before` durations: where

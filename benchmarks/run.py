@@ -102,7 +102,7 @@ MODES = {
     "smoke": Sizes(contenders=1_500, repeat=1, endtoend=1_500, events=(1_000, 3_000), rules=(10, 100, 1_000),
                    rule_events=200, customers=(20, 100), traced_hand=(100,), check=(10, 100, 1_000),
                    startup_repeat=1),
-    "quick": Sizes(contenders=20_000, repeat=1, endtoend=20_000, events=(10_000, 100_000), rules=(10, 100, 1_000),
+    "quick": Sizes(contenders=20_000, repeat=3, endtoend=20_000, events=(10_000, 100_000), rules=(10, 100, 1_000),
                    rule_events=3_000, customers=(100, 1_000, 10_000), traced_hand=(1_000,),
                    check=(10, 100, 1_000, 10_000, 100_000), startup_repeat=5),
     "full": Sizes(contenders=200_000, repeat=3, endtoend=1_000_000, events=(10_000, 100_000, 1_000_000, 10_000_000),

@@ -161,25 +161,23 @@ class Kernel:
 
     # ------------------------------------------------------------------ points and lots
     def _credit(self, state: CustomerState, points: int, time: dt.datetime, source: str | None,
-                batch: list[int] | None = None) -> int | None:
+                batch: list[int] | None = None, expires: dt.datetime | None = None) -> int | None:
         """Add available points; a debt is paid first; the rest becomes a lot. Returns the lot id.
 
         With ``batch``, a lot that expires is added to it and not scheduled: the caller makes
-        several lots at one instant (a release) and schedules them together (``_schedule_lots``).
+        several lots at one instant (a release), gives their expiry (``expires``) and schedules
+        them together (``_schedule_lots``).
         """
         debt_paid = min(points, -state.balance) if state.balance < 0 else 0
         state.balance += points
         rest = points - debt_paid
         if rest <= 0:
             return None
-        expires = None
-        if self._lots_expire:
-            lots = state.lots
-            if batch and lots and lots[-1].id == batch[-1]:  # a batch's lots are made at one instant
-                expires = lots[-1].expires
-            else:
-                count, unit = self.plan.expiry  # type: ignore[misc]
-                expires = self.cal.add(time, count, unit)
+        if not self._lots_expire:
+            expires = None
+        elif batch is None:
+            count, unit = self.plan.expiry  # type: ignore[misc]
+            expires = self.cal.add(time, count, unit)
         lot = Lot(state.new_id(), rest, time, expires, source)
         state.lots.append(lot)
         if expires is not None:
@@ -194,13 +192,11 @@ class Kernel:
                 self._schedule_reminders(state, deadline, time)
         return lot.id
 
-    def _schedule_lots(self, state: CustomerState, time: dt.datetime, batch: list[int]) -> None:
-        """Schedule the expiry of lots made at ``time`` (they expire together) and one set of
-        reminders for them all (a reminder is sent once a day: one item per lot was the same
-        message looked for again)."""
+    def _schedule_lots(self, state: CustomerState, time: dt.datetime, batch: list[int], expires: dt.datetime) -> None:
+        """Schedule the expiry of lots made at ``time`` (they expire together, at ``expires``) and
+        one set of reminders for them all (a reminder is sent once a day: one item per lot was
+        the same message looked for again)."""
         if batch:
-            count, unit = self.plan.expiry  # type: ignore[misc]
-            expires = self.cal.add(time, count, unit)
             self._wake(state, _EXPIRY_CHAIN, expires)
             self._schedule_reminders(state, expires, time)
 
@@ -283,7 +279,12 @@ class Kernel:
             record = state.applied.get(event_id)
             if record is None:
                 return
-            batch: list[int] | None = [] if self._lots_expire else None
+            batch: list[int] | None = None
+            expires: dt.datetime | None = None
+            if self._lots_expire:  # the lots of the release expire together
+                batch = []
+                count, unit = self.plan.expiry  # type: ignore[misc]
+                expires = self.cal.add(instant, count, unit)
             for award in record.awards if index is None else (record.awards[index],):
                 if not award.pending:
                     continue
@@ -294,11 +295,11 @@ class Kernel:
                             f"nothing of event {event_id}'s pending award is left to release (refunded)")
                     trace.append(Decision(instant, None, award.rule, "release", event_id, text, award.standing))
                 if award.standing > 0:
-                    award.lot = self._credit(state, award.standing, instant, event_id, batch)
+                    award.lot = self._credit(state, award.standing, instant, event_id, batch, expires)
                     self._emit(state, out, instant, None, award.rule, "points",
                                (("points", award.standing), ("balance", state.balance), ("releases", event_id)))
             if batch:
-                self._schedule_lots(state, instant, batch)
+                self._schedule_lots(state, instant, batch, expires)  # type: ignore[arg-type]
         elif kind == "expire":
             # (): the lots that expire now, in the order they were made, then the next such item;
             # (lot id, ...): those lots (a state written before one item did for all)

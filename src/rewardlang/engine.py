@@ -20,6 +20,7 @@ the default engine, byte for byte.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -350,10 +351,14 @@ def apply_customer(kernel: Kernel, state: CustomerState, lines: Iterable[Line],
                     ordered.append((_order(rejection), line.index, rejection))
     effects: list[Effect] = []
     apply_into = kernel.apply_into
-    for _, index, item in sorted(ordered, key=lambda t: t[0]):
+    ordered.sort(key=_first)
+    for _, index, item in ordered:
         status, reason, code = apply_into(state, item, effects, trace)
         outcomes.append(InputOutcome(index, status, reason, code, customer, item.id))
     return CustomerResult(effects, outcomes, bool(ordered))
+
+
+_first = operator.itemgetter(0)
 
 
 def _order(item: Event | Rejection) -> tuple[Any, ...]:

@@ -92,6 +92,7 @@ class Kernel:
         windows = [w for t in plan.tiers for w in t.windows]
         self._tier_windows = tuple(sorted(set(windows)))
         self._rounding = _ROUNDING[plan.rounding]
+        self._convert_costs = tuple((rule, int(rule.step)) for rule in plan.convert_rules)
         self._decide = plan.decide
         self._fire = plan.fire
         self._lots_expire = plan.expiry is not None and not plan.expire_without_activity
@@ -130,9 +131,10 @@ class Kernel:
             self._advance(state, event.time, out, trace)  # rejected: step 1 still runs
             return ("rejected", f"conflicting duplicate: event {event.id} was applied with other content",
                     "conflicting_duplicate")
-        if (state.clock is not None and event.time < state.clock) or (
-            state.last_time is not None and (event.time, event.id) <= (state.last_time, state.last_id or "")
-        ):
+        last_time = state.last_time
+        if (state.clock is not None and event.time < state.clock) or (last_time is not None and (
+            event.time < last_time or (event.time == last_time and event.id <= (state.last_id or "")))
+        ):  # (time, id) not after the last event's
             return ("rejected", f"late: the customer's clock is at "
                     f"{localtime.format_instant(state.clock or state.last_time)}",  # type: ignore[arg-type]
                     "late")
@@ -540,7 +542,8 @@ class Kernel:
 
     def _activity(self, state: CustomerState, time: dt.datetime) -> None:
         state.last_activity = time
-        state.inactive_done = set()
+        if state.inactive_done:
+            state.inactive_done = set()
         if self.plan.inactive_rules:
             # one item per `inactive for` rule is enough: one due before the new deadline wakes
             # up, finds the deadline moved, and schedules itself again for it (``_scheduled``)
@@ -983,8 +986,7 @@ class Kernel:
 
     def _conversions(self, state: CustomerState, time: dt.datetime, event: str | None, out: list[Effect],
                      trace: list[Decision] | None) -> None:
-        for rule in self.plan.convert_rules:
-            cost = int(rule.step)
+        for rule, cost in self._convert_costs:
             while state.balance >= cost:
                 ctx = Context(time, {}, state.profile, state.tier, state.balance, state.history, self.cal)
                 if not self._guards(rule, ctx, event, trace) or not self._allowed(state, rule, time, 1, event, trace):

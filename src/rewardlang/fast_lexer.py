@@ -30,16 +30,15 @@ Tokens carry ``type``, ``start_pos``, ``line``, ``column`` (1-based), ``end_line
 ``end_column`` and ``end_pos`` exactly as Lark's lexers set them. Besides lexing for Lark (pass
 ``lexer=FastLexer`` to ``Lark``), ``FastLexer.tokenize`` returns the tokens and the comments of
 a text, and ``FastLexer.scan`` yields the tokens one at a time (a token the parser has consumed
-is freed); either may be given to ``Lark.parse`` in place of the text, or to ``FastParse``,
-Lark's LALR loop over the same tables and callbacks in one flat loop. The parser's fast path uses
-``FastParse.parse_text``: ``scan``'s steps and the loop's in one loop, each token parsed as soon
-as it is lexed.
+is freed); either may be given to ``Lark.parse`` in place of the text. The parser's fast path
+uses ``FastParse.parse_text``: ``scan``'s steps and Lark's LALR loop over the same tables and
+callbacks in one flat loop, each token parsed as soon as it is lexed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -557,7 +556,8 @@ def _compiled_action(rule: Any, callback: Any) -> Any:
 
 
 class FastParse:
-    """Lark's LALR parser loop over a list of tokens, with the tables of a Lark instance.
+    """Lark's LALR parser loop, with the tables of a Lark instance, over a text it lexes itself
+    (``parse_text``).
 
     ``lark.parse(tokens)`` calls a method per token (``ParserState.feed_token``) that looks up
     ``Rule`` objects in a dictionary on every reduction; this runs the same shift/reduce steps
@@ -607,73 +607,14 @@ class FastParse:
         self.end_row = rows[self.end_state]
         self.terminals_by_name = getattr(lark, "_terminals_dict", None)
 
-    def __call__(self, tokens: Iterable[Token]) -> Any:
-        token_callbacks = self.token_callbacks
-        end_row = self.end_row
-        row = self.start_row
-        states = [row]  # the stack of states, as their rows
-        values: list[Any] = []
-        push_state = states.append
-        push_value = values.append
-        token: Token | None = None
-        # the tokens, then the end of the input: one loop for both (the end state is reached only
-        # by reducing on the end, so a reduction that lands there has parsed the whole input)
-        for phase in (tokens, None):
-            if phase is None:
-                phase = [Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)]
-            for token in phase:
-                kind = token.type
-                while True:
-                    try:
-                        act = row[kind]
-                    except KeyError:
-                        raise self._unexpected(token, row) from None
-                    cls = act.__class__
-                    if cls is dict:  # shift, and on to the next token
-                        push_state(act)
-                        push_value(token_callbacks[kind](token) if token_callbacks and kind in token_callbacks
-                                   else token)
-                        row = act
-                        break
-                    if cls is _Reduce:
-                        size, callback, origin = act
-                        if size:
-                            children = values[-size:]
-                            del values[-size:]
-                            del states[-size:]
-                        else:
-                            children = []
-                        push_value(children if callback is None else callback(children))
-                        row = states[-1][origin]
-                    elif cls is _Unit:  # the value stays; only the state changes
-                        del states[-1]
-                        row = states[-1][act[0]]
-                    elif cls is _Pad:  # the placeholders of optional parts left out, then the call
-                        size, callback, origin, pads = act
-                        children = values[-size:]
-                        del values[-size:]
-                        del states[-size:]
-                        for at, nones in pads:
-                            children[at:at] = nones
-                        push_value(callback(children))
-                        row = states[-1][origin]
-                    else:  # _Extend: the rest of the children appended to the first's list
-                        size, origin = act
-                        values[-size] += values[1 - size:]
-                        del values[1 - size:]
-                        del states[-size:]
-                        row = states[-1][origin]
-                    if row is end_row:
-                        return values[-1]
-                    push_state(row)
-        raise self._unexpected(token, row)  # pragma: no cover - no table shifts the end
-
     def parse_text(self, lexer: FastLexer, text: str, comments: list[LexedComment]) -> Any:
-        """``self(lexer.scan(text, comments))`` in one loop: each token is lexed and parsed in
-        the same iteration, without a generator between the two (its resumption, the loop over
-        it and reading the token's type back cost about 3 % of a parse). The lexing is
-        ``FastLexer.scan``'s, step for step, and the parsing ``__call__``'s: the tests hold all
-        three to the careful path, spans included."""
+        """``lark.parse(lexer.scan(text, comments))`` in one loop: each token is lexed and
+        parsed in the same iteration, without a generator between the two (its resumption, the
+        loop over it and reading the token's type back cost about 3 % of a parse). The lexing is
+        ``FastLexer.scan``'s, step for step, and the parsing Lark's shift/reduce steps on the
+        flattened table: the tests hold it to ``scan`` fed to Lark's own loop and to the careful
+        path, spans included. (There is no second loop over a token list: the parser's fast
+        path only ever parses text.)"""
         token_callbacks = self.token_callbacks
         end_row = self.end_row
         row = self.start_row
@@ -698,7 +639,8 @@ class FastParse:
             keyword_of = keywords.get
         else:  # pragma: no cover - not this grammar: no shortcut
             identifier, keyword_of = None, None
-        # the matches, then the end of the input (None): one loop for both, as in __call__
+        # the matches, then the end of the input (None): one loop for both (the end state is
+        # reached only by reducing on the end, so a reduction that lands there has parsed it all)
         for phase in (lexer.regex.finditer(text), (None,)):
             for m in phase:
                 # ---- the next token (FastLexer.scan), or the end of the input
@@ -759,7 +701,7 @@ class FastParse:
                     tok.end_line = line
                     tok.end_column = end_column
                     tok.end_pos = stop
-                # ---- its shift, after the reductions it calls for (__call__)
+                # ---- its shift, after the reductions it calls for (Lark's LALR steps)
                 while True:
                     try:
                         act = row[kind]
